@@ -1,0 +1,58 @@
+import { DEFAULT_TASK_QUEUE, type RunSettings } from '@lockkeys/contracts';
+import { z } from 'zod';
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  LOCK_BACKEND_URL: z.url().default('http://127.0.0.1:3100'),
+  LOCK_BACKEND_TOKEN: z.string().min(1).default('dev-lock-token'),
+  LOCK_BACKEND_TIMEOUT_MS: int(5_000, 1),
+  KEY_COMMAND_GAP_MS: int(1_000),
+  ADD_KEY_INITIAL_RETRY_MS: int(1_000, 1),
+  ADD_KEY_BACKOFF_COEFFICIENT: z.coerce.number().min(1).default(2),
+  ADD_KEY_MAX_RETRY_MS: int(30_000, 1),
+  ADD_KEY_MAX_ATTEMPTS: int(10, 1),
+  ADD_KEY_TIMEOUT_MS: int(15 * 60_000, 1),
+  WORKER_SHUTDOWN_GRACE_MS: int(30_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The worker's configuration, from the environment. */
+export interface WorkerConfig {
+  temporal: { address: string; namespace: string; taskQueue: string };
+  lockBackend: { baseUrl: string; token: string; requestTimeoutMs: number };
+  runSettings: RunSettings;
+  shutdownGraceMs: number;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+}
+
+/** Reads the environment once; throws one line per bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid worker configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    lockBackend: { baseUrl: e.LOCK_BACKEND_URL, token: e.LOCK_BACKEND_TOKEN, requestTimeoutMs: e.LOCK_BACKEND_TIMEOUT_MS },
+    runSettings: {
+      commandGapMs: e.KEY_COMMAND_GAP_MS,
+      addKey: {
+        initialIntervalMs: e.ADD_KEY_INITIAL_RETRY_MS,
+        backoffCoefficient: e.ADD_KEY_BACKOFF_COEFFICIENT,
+        maximumIntervalMs: e.ADD_KEY_MAX_RETRY_MS,
+        maximumAttempts: e.ADD_KEY_MAX_ATTEMPTS,
+        // One attempt is one HTTP request: give the request timeout a second of slack for the worker itself.
+        startToCloseTimeoutMs: e.LOCK_BACKEND_TIMEOUT_MS + 1_000,
+        scheduleToCloseTimeoutMs: e.ADD_KEY_TIMEOUT_MS,
+      },
+    },
+    shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,39 @@
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import pino from 'pino';
+import { loadConfig } from './config';
+import { createWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ name: 'worker', level: config.logLevel });
+  Runtime.install({
+    // SIGINT/SIGTERM start a graceful shutdown: no new tasks, in-flight activities finish within the grace time.
+    shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'],
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    logger: {
+      log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
+      trace: (message, meta) => logger.trace({ ...meta }, message),
+      debug: (message, meta) => logger.debug({ ...meta }, message),
+      info: (message, meta) => logger.info({ ...meta }, message),
+      warn: (message, meta) => logger.warn({ ...meta }, message),
+      error: (message, meta) => logger.error({ ...meta }, message),
+    },
+  });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    const worker = await createWorker(config, connection);
+    logger.info(
+      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, lockBackend: config.lockBackend.baseUrl },
+      'worker ready',
+    );
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 60, name: 'worker', msg: error instanceof Error ? error.message : String(error) })}\n`);
+  process.exit(1);
+});

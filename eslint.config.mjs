@@ -1,0 +1,41 @@
+// Flat ESLint config for the whole workspace; `pnpm -r lint` runs it per package.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importPlugin from 'eslint-plugin-import';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { import: importPlugin },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import/no-relative-packages': 'error',
+    },
+  },
+  {
+    // Workflow code is replayed: it must stay deterministic (no Node builtins, no own clock or randomness).
+    files: ['packages/workflows/src/**/*.ts'],
+    ignores: ['packages/workflows/src/**/*.test.ts', 'packages/workflows/src/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'Workflow code may not use Node builtins.' }],
+          paths: [{ name: '@lockkeys/contracts', message: "Import '@lockkeys/contracts/workflow' (zod-free) in workflow code." }],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use the workflow clock: Date.now() is only deterministic inside the sandbox; prefer workflowInfo().' },
+        { object: 'Math', property: 'random', message: 'Use uuid4() from @temporalio/workflow.' },
+      ],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'process'],
+    },
+  },
+);

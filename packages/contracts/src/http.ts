@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/** Limits of a `BulkAddKeys` request that the configuration may change. */
+export interface BulkAddKeysLimits {
+  maxKeysPerRequest: number;
+  maxKeyIndex: number;
+}
+
+export const DEFAULT_LIMITS: BulkAddKeysLimits = { maxKeysPerRequest: 1000, maxKeyIndex: 65535 };
+
+// C0, DEL and C1 control characters.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+const keyText = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a string`) })
+    .min(1, `${what} must not be empty`)
+    .max(128, `${what} must be at most 128 characters`)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), `${what} must not contain control characters`);
+
+/** Body of `POST /locks/{lockId}/BulkAddKeys`, with the configured limits. */
+export function bulkAddKeysBodySchema(limits: BulkAddKeysLimits = DEFAULT_LIMITS) {
+  const key = z.strictObject({
+    keyUuid: keyText('keyUuid'),
+    keyIndexNumber: z
+      .number({
+        error: (issue) => (issue.input === undefined ? 'keyIndexNumber is required' : 'keyIndexNumber must be a number'),
+      })
+      .int('keyIndexNumber must be an integer')
+      .min(0, 'keyIndexNumber must be at least 0')
+      .max(limits.maxKeyIndex, `keyIndexNumber must be at most ${limits.maxKeyIndex}`),
+    userId: keyText('userId'),
+  });
+  return z
+    .strictObject({
+      keys: z
+        .array(key, { error: (issue) => (issue.input === undefined ? 'keys is required' : 'keys must be an array') })
+        .min(1, 'keys must hold at least 1 key')
+        .max(limits.maxKeysPerRequest, `keys must hold at most ${limits.maxKeysPerRequest} keys`),
+    })
+    .superRefine((body, ctx) => {
+      const seenUuid = new Map<string, number>();
+      const seenIndex = new Map<number, number>();
+      body.keys.forEach((key, i) => {
+        const uuidAt = seenUuid.get(key.keyUuid);
+        if (uuidAt !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['keys', i, 'keyUuid'], message: `duplicate keyUuid (also keys.${uuidAt})` });
+        } else seenUuid.set(key.keyUuid, i);
+        const indexAt = seenIndex.get(key.keyIndexNumber);
+        if (indexAt !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['keys', i, 'keyIndexNumber'],
+            message: `duplicate keyIndexNumber (also keys.${indexAt})`,
+          });
+        } else seenIndex.set(key.keyIndexNumber, i);
+      });
+    });
+}
+export type BulkAddKeysBody = z.infer<ReturnType<typeof bulkAddKeysBodySchema>>;
+
+/** `lockId` path parameter: a positive decimal integer up to 2^53−1, nothing else (no `0x10`, `1e3`, `007`). */
+export const lockIdSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/, 'lockId must be a positive decimal integer')
+  .transform((value) => Number(value))
+  .refine((value) => Number.isSafeInteger(value), 'lockId must be at most 9007199254740991');
+
+/** `instanceId` path parameter (a workflow ID the gateway minted). */
+export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'instanceId is malformed');
+
+/** `Idempotency-Key` header: 1–255 printable ASCII characters. */
+export const idempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1-255 printable ASCII characters');
+
+/** 202 body of `POST /locks/{lockId}/BulkAddKeys`. */
+export interface BulkAddKeysAccepted {
+  success: true;
+  lockId: number;
+  instanceId: string;
+}
+
+/** One problem in a rejected request. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** SPEC's error body. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  code: number;
+  details?: ErrorDetail[];
+}
+
+/** SPEC's exact body for every authentication failure. */
+export const UNAUTHORIZED_BODY: ErrorBody = Object.freeze({
+  error: 'Unauthorized',
+  message: 'Authentication required. Please provide a valid API token',
+  code: 401,
+});
+
+/** zod issues as SPEC `details`: `keys.0.keyIndexNumber`. */
+export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
+  return issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.code === 'unrecognized_keys' ? `unknown properties: ${issue.keys.join(', ')}` : issue.message,
+  }));
+}

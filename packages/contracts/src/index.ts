@@ -1,0 +1,3 @@
+/** Contracts of lockkeys: what the gateway, the worker and the workflows agree on. */
+export * from './workflow';
+export * from './http';

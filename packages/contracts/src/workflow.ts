@@ -1,0 +1,134 @@
+/**
+ * The zod-free half of the contracts: names, types and error types that workflow code may import
+ * (the workflow bundle must stay small and free of Node builtins).
+ */
+import { defineQuery } from '@temporalio/workflow';
+
+/** Workflow type name, as shown in the Web UI and `temporal workflow list`. */
+export const BULK_ADD_KEYS_WORKFLOW = 'bulkAddKeys';
+/** Default task queue (`TEMPORAL_TASK_QUEUE`). */
+export const DEFAULT_TASK_QUEUE = 'lock-keys';
+/** Search attribute (Int) every run carries, so operators can filter `LockId = 123`. */
+export const LOCK_ID_SEARCH_ATTRIBUTE = 'LockId';
+
+/** One key as the client sent it. */
+export interface KeySpec {
+  keyUuid: string;
+  keyIndexNumber: number;
+  userId: string;
+}
+
+/** Input of one `bulkAddKeys` run: one accepted HTTP request. */
+export interface BulkAddKeysInput {
+  lockId: number;
+  /** Organization of the API key that started the run; GET and cancel check it. */
+  orgId: string;
+  /** JWT `sub` of the caller, kept for the audit trail. */
+  requestedBy: string;
+  keys: KeySpec[];
+}
+
+export type KeyStatus = 'pending' | 'adding' | 'added' | 'failed' | 'cancelled';
+
+export interface KeyError {
+  /** One of {@link LockBackendFailureType}, or the failure's own type name. */
+  type: string;
+  message: string;
+}
+
+/** Where one key stands; the workflow keeps one per key, in request order. */
+export interface KeyProgress extends KeySpec {
+  status: KeyStatus;
+  /** Commands sent to the lock for this key so far (retries included). */
+  attempts: number;
+  error: KeyError | null;
+}
+
+export interface RunSummary {
+  total: number;
+  added: number;
+  failed: number;
+  pending: number;
+  cancelled: number;
+}
+
+/** What a run returns when it closes, and what the progress query answers while it runs. */
+export interface BulkAddKeysProgress {
+  lockId: number;
+  keys: KeyProgress[];
+  summary: RunSummary;
+}
+
+/**
+ * Worker-side settings a run uses, read once per run through a local activity so that they are
+ * recorded in its history (replay stays deterministic when the worker's environment changes).
+ */
+export interface RunSettings {
+  /** Minimum time between two commands to the same lock (`KEY_COMMAND_GAP_MS`). */
+  commandGapMs: number;
+  addKey: {
+    /** First retry delay; never below `commandGapMs`. */
+    initialIntervalMs: number;
+    backoffCoefficient: number;
+    maximumIntervalMs: number;
+    maximumAttempts: number;
+    /** Bound of one command to the lock, response included. */
+    startToCloseTimeoutMs: number;
+    /** Bound of all attempts of one key. */
+    scheduleToCloseTimeoutMs: number;
+  };
+}
+
+/** What `addKey` reports when the lock holds the key. */
+export interface AddKeyResult {
+  /** `created`: the lock answered 201; `alreadyPresent`: 200, the key was already in the slot (a retry). */
+  outcome: 'created' | 'alreadyPresent';
+  attempt: number;
+}
+
+/** Typed names of the failures `addKey` throws, from the lock backend's answers. */
+export const LockBackendFailureType = {
+  /** 404: the lock is unknown. Final. */
+  LockNotFound: 'LockNotFound',
+  /** 409: the slot holds another key. Final. */
+  SlotOccupied: 'SlotOccupied',
+  /** 422: the index is outside the lock's range. Final. */
+  KeyIndexOutOfRange: 'KeyIndexOutOfRange',
+  /** 429: command too soon after the previous one. Retried. */
+  LockBusy: 'LockBusy',
+  /** 503: the lock is offline. Retried. */
+  LockOffline: 'LockOffline',
+  /** Other 5xx or an unexpected answer. Retried. */
+  LockBackendError: 'LockBackendError',
+  /** No answer in time, or the connection failed. Retried. */
+  LockBackendUnreachable: 'LockBackendUnreachable',
+} as const;
+export type LockBackendFailureType = (typeof LockBackendFailureType)[keyof typeof LockBackendFailureType];
+
+/** Failure types that no retry can fix. */
+export const FINAL_LOCK_BACKEND_FAILURES: readonly string[] = [
+  LockBackendFailureType.LockNotFound,
+  LockBackendFailureType.SlotOccupied,
+  LockBackendFailureType.KeyIndexOutOfRange,
+];
+
+/** Details every `addKey` failure carries, so the workflow can count attempts even for failed keys. */
+export interface AddKeyFailureDetails {
+  attempt: number;
+  httpStatus: number | null;
+}
+
+/** Progress of a run, readable while it goes on. */
+export const progressQuery = defineQuery<BulkAddKeysProgress>('progress');
+
+/** Counts of a key list by status. */
+export function summarize(keys: readonly KeyProgress[]): RunSummary {
+  const summary: RunSummary = { total: keys.length, added: 0, failed: 0, pending: 0, cancelled: 0 };
+  for (const key of keys) {
+    if (key.status === 'added') summary.added++;
+    else if (key.status === 'failed') summary.failed++;
+    else if (key.status === 'cancelled') summary.cancelled++;
+    else summary.pending++;
+  }
+  return summary;
+}

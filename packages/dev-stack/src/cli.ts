@@ -1,0 +1,87 @@
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/gateway';
+import { loadDevConfig, type DevConfig } from './config';
+import { mintJwt } from './credentials';
+import { portIsFree } from './ports';
+import { startStack, type Stack } from './stack';
+import { TemporalCliUnavailableError, ensureTemporalCli } from './temporal-cli';
+
+/** Keys of the printed example: fixed, so pasting it again is an idempotent replay at the lock, not a 409. */
+const EXAMPLE_KEYS = [1, 2, 3].map((n) => ({
+  keyUuid: `00000000-0000-4000-8000-00000000000${n}`,
+  keyIndexNumber: n,
+  userId: `user-${n}`,
+}));
+
+function banner(stack: Stack, config: DevConfig): string {
+  const token = mintJwt(config.jwtSecret ?? DEV_JWT_SECRET, { sub: 'dev-user', org: config.apiKeysFile ? undefined : 'dev' });
+  const apiKey = config.apiKeysFile ? '<one of your API keys>' : DEV_API_KEY;
+  const body = JSON.stringify({ keys: EXAMPLE_KEYS });
+  return [
+    '',
+    'lockkeys is up:',
+    `  gateway          ${stack.gatewayUrl}`,
+    `  Temporal Web UI  ${stack.webUiUrl}/namespaces/default/workflows?query=LockId%3D123`,
+    `  Temporal gRPC    ${stack.temporalAddress}`,
+    `  lock simulator   ${stack.simulatorUrl}  (journal: ${stack.simulatorUrl}/locks/123/commands)`,
+    '',
+    'Add 3 keys to lock 123 (the JWT is valid for 24 hours):',
+    '',
+    `curl -i -X POST ${stack.gatewayUrl}/locks/123/BulkAddKeys \\`,
+    `  -H 'Authorization: Bearer ${token}' \\`,
+    `  -H 'X-API-Key: ${apiKey}' \\`,
+    `  -H 'Content-Type: application/json' \\`,
+    `  -d '${body}'`,
+    '',
+    'Then watch the keys arrive at the lock:',
+    `curl -s -H 'Authorization: Bearer dev-lock-token' ${stack.simulatorUrl}/locks/123/commands`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n');
+}
+
+async function dev(): Promise<void> {
+  const config = loadDevConfig();
+  const busy: string[] = [];
+  for (const [name, port] of Object.entries(config.ports)) {
+    if (!(await portIsFree(port))) busy.push(`${name} port ${port}`);
+  }
+  if (busy.length > 0) {
+    throw new Error(`already in use: ${busy.join(', ')} (another \`npm run dev\`? set PORT, LOCK_SIM_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT to move)`);
+  }
+  const stack = await startStack({ rootDir: config.rootDir, dataDir: config.dataDir, ports: config.ports });
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\n[lockkeys] stopping...\n');
+    await stack.stop();
+    process.stdout.write('[lockkeys] stopped\n');
+    process.exit(code);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+  for (const service of Object.values(stack.services)) {
+    void service.exited.then((code) => {
+      if (stopping) return;
+      process.stderr.write(`[lockkeys] ${service.name} exited unexpectedly (code ${code}); stopping the stack\n`);
+      void stop(1);
+    });
+  }
+  process.stdout.write(banner(stack, config));
+}
+
+async function main(command: string | undefined): Promise<void> {
+  if (command === 'ensure-temporal') {
+    process.stdout.write(`${ensureTemporalCli()}\n`);
+  } else if (command === 'dev') {
+    await dev();
+  } else {
+    throw new Error('usage: cli.js <dev|ensure-temporal>');
+  }
+}
+
+main(process.argv[2]).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`[lockkeys] ${error instanceof TemporalCliUnavailableError ? '' : 'error: '}${message}\n`);
+  process.exit(1);
+});

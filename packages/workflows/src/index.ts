@@ -1,0 +1,2 @@
+/** Workflow code of lockkeys; the worker bundles this file (`workflowsPath`). */
+export { bulkAddKeys } from './bulk-add-keys';
