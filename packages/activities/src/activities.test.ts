@@ -1,0 +1,50 @@
+import { LockBackendFailureType, type RunSettings } from '@lockkeys/contracts';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from './activities';
+import { LockBackendError, type LockBackend } from './lock-backend';
+
+const runSettings = { commandGapMs: 1000 } as RunSettings;
+const key = { keyUuid: 'k', keyIndexNumber: 1, userId: 'u' };
+
+function activitiesAnswering(answer: () => Promise<'created' | 'alreadyPresent'>) {
+  const lockBackend: LockBackend = { putKey: jest.fn(answer) };
+  return { lockBackend, activities: createActivities({ lockBackend, runSettings }) };
+}
+
+test('addKey returns the outcome and the attempt number', async () => {
+  const { activities, lockBackend } = activitiesAnswering(async () => 'alreadyPresent');
+  const env = new MockActivityEnvironment({ attempt: 3 });
+  await expect(env.run(activities.addKey, { lockId: 5, key })).resolves.toEqual({ outcome: 'alreadyPresent', attempt: 3 });
+  expect(lockBackend.putKey).toHaveBeenCalledWith(5, key, expect.anything());
+});
+
+test.each([
+  [LockBackendFailureType.LockNotFound, true],
+  [LockBackendFailureType.SlotOccupied, true],
+  [LockBackendFailureType.KeyIndexOutOfRange, true],
+  [LockBackendFailureType.LockBusy, false],
+  [LockBackendFailureType.LockOffline, false],
+  [LockBackendFailureType.LockBackendError, false],
+  [LockBackendFailureType.LockBackendUnreachable, false],
+])('%s → ApplicationFailure, nonRetryable=%s, with the attempt in its details', async (type, nonRetryable) => {
+  const { activities } = activitiesAnswering(async () => {
+    throw new LockBackendError(type, `lock said ${type}`, 418);
+  });
+  const error = await new MockActivityEnvironment({ attempt: 2 }).run(activities.addKey, { lockId: 5, key }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  expect(error).toMatchObject({ type, nonRetryable, message: `lock said ${type}`, details: [{ attempt: 2, httpStatus: 418 }] });
+});
+
+test('an unexpected error is rethrown as is (retryable)', async () => {
+  const boom = new TypeError('bug');
+  const { activities } = activitiesAnswering(async () => {
+    throw boom;
+  });
+  await expect(new MockActivityEnvironment().run(activities.addKey, { lockId: 5, key })).rejects.toBe(boom);
+});
+
+test('readRunSettings returns the worker settings it was given', async () => {
+  const { activities } = activitiesAnswering(async () => 'created');
+  await expect(new MockActivityEnvironment().run(activities.readRunSettings)).resolves.toBe(runSettings);
+});
