@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   ADD_KEY_MAX_ATTEMPTS: int(10, 1),
   ADD_KEY_TIMEOUT_MS: int(15 * 60_000, 1),
   WORKER_SHUTDOWN_GRACE_MS: int(30_000),
+  WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -26,6 +28,7 @@ export interface WorkerConfig {
   lockBackend: { baseUrl: string; token: string; requestTimeoutMs: number };
   runSettings: RunSettings;
   shutdownGraceMs: number;
+  health: { host: string; port: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -53,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       },
     },
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    health: { host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,6 +1,7 @@
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig } from './config';
+import { boundPort, startHealthServer } from './health';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -22,11 +23,22 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {
     const worker = await createWorker(config, connection);
+    const health = await startHealthServer(worker, config.health.host, config.health.port);
+    const running = worker.run();
     logger.info(
-      { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, lockBackend: config.lockBackend.baseUrl },
+      {
+        taskQueue: config.temporal.taskQueue,
+        namespace: config.temporal.namespace,
+        lockBackend: config.lockBackend.baseUrl,
+        health: `http://${config.health.host}:${boundPort(health)}/readyz`,
+      },
       'worker ready',
     );
-    await worker.run();
+    try {
+      await running;
+    } finally {
+      health.close();
+    }
     logger.info('worker stopped');
   } finally {
     await connection.close();

@@ -10,9 +10,11 @@ export interface StackPorts {
   temporalUi: number;
   simulator: number;
   gateway: number;
+  /** Worker health endpoint (`/readyz`). */
+  workerHealth: number;
 }
 
-export const DEFAULT_PORTS: StackPorts = { temporal: 7233, temporalUi: 8233, simulator: 3100, gateway: 3000 };
+export const DEFAULT_PORTS: StackPorts = { temporal: 7233, temporalUi: 8233, simulator: 3100, gateway: 3000, workerHealth: 9465 };
 
 export type ServiceName = 'temporal' | 'lock-simulator' | 'worker' | 'gateway';
 /** Start order; stop goes the other way. */
@@ -100,8 +102,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       name: 'worker',
       command: node,
       args: [app('apps/worker/dist/main.js')],
-      env: appEnv,
-      readyLine: /"msg":"worker ready"/,
+      env: { ...appEnv, WORKER_HEALTH_PORT: String(ports.workerHealth) },
+      ready: () => answers200(`http://127.0.0.1:${ports.workerHealth}/readyz`),
       stopTimeoutMs: 40_000,
     },
     gateway: {
