@@ -1,5 +1,5 @@
 import { createActivities, HttpLockBackend } from '@lockkeys/activities';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerConfig } from './config';
 
 /** The prebuilt workflow bundle (`pnpm --filter @lockkeys/workflows build`). */
