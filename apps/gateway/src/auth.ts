@@ -1,0 +1,183 @@
+import { createHash, createSecretKey, timingSafeEqual } from 'node:crypto';
+import { JsonWebTokenError, NotBeforeError, TokenExpiredError, verify, type VerifyOptions } from 'jsonwebtoken';
+import { z } from 'zod';
+import type { GatewayConfig } from './config';
+import { ForbiddenError, UnauthorizedError } from './errors';
+
+/** One accepted API key, as configured: its hash, never the key itself. */
+export interface ApiKeyRecord {
+  /** Name for logs and audit (`acme-1`); not a secret. */
+  id: string;
+  /** Lowercase hex of sha256(key). */
+  sha256: string;
+  orgId: string;
+  /** Locks the organization may manage with this key; `*` is every lock. */
+  locks: readonly number[] | '*';
+}
+
+/** Who is calling, once both credentials checked out. */
+export interface Principal {
+  /** JWT `sub`. */
+  subject: string;
+  /** JWT `org`, when the token carries one. */
+  orgClaim: string | undefined;
+  apiKeyId: string;
+  orgId: string;
+}
+
+/** Checks credentials (401) and permissions (403); knows nothing about HTTP frameworks. */
+export interface Authenticator {
+  /** Throws {@link UnauthorizedError} unless both the bearer JWT and the API key are valid. */
+  authenticate(authorization: string | undefined, apiKey: string | string[] | undefined): Principal;
+  /** Throws {@link ForbiddenError} unless the principal may manage `lockId`. */
+  authorize(principal: Principal, lockId: number): void;
+}
+
+/** sha256 of a presented API key, as lowercase hex (the form `API_KEYS_FILE` stores). */
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+const CLOCK_TOLERANCE_SECONDS = 5;
+// Printable ASCII without spaces; anything else (including two joined headers) is malformed.
+const API_KEY_FORMAT = /^[\x21-\x7e]{1,256}$/;
+const BEARER = /^(\S+) +(\S+)$/;
+
+const LOCKS_MESSAGE = 'locks must be "*" or an array of positive integer lock ids';
+const lockInFile = z
+  .number({ error: LOCKS_MESSAGE })
+  .int(LOCKS_MESSAGE)
+  .positive(LOCKS_MESSAGE)
+  .max(Number.MAX_SAFE_INTEGER, LOCKS_MESSAGE);
+
+const apiKeyEntrySchema = z.strictObject({
+  id: z.string({ error: 'id must be a string' }).min(1, 'id must not be empty').max(128, 'id is too long'),
+  sha256: z
+    .string({ error: 'sha256 must be a string' })
+    .regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hexadecimal characters')
+    .transform((hex) => hex.toLowerCase()),
+  orgId: z.string({ error: 'orgId must be a string' }).min(1, 'orgId must not be empty').max(128, 'orgId is too long'),
+  locks: z.union([z.literal('*'), z.array(lockInFile, { error: LOCKS_MESSAGE })], { error: LOCKS_MESSAGE }),
+});
+
+const apiKeysFileSchema = z.object({
+  keys: z.array(z.unknown(), { error: 'must be an object with a "keys" array' }).min(1, 'keys must not be empty'),
+});
+
+/**
+ * Parses the content of `API_KEYS_FILE`: `{ "keys": [ { id, sha256, orgId, locks } ] }`.
+ * Throws an Error whose one-line message names the offending entry by index and id.
+ */
+export function parseApiKeysFile(content: string): ApiKeyRecord[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(content);
+  } catch {
+    throw new Error('is not valid JSON');
+  }
+  const file = apiKeysFileSchema.safeParse(raw);
+  if (!file.success) throw new Error(file.error.issues.map((issue) => issue.message).join('; '));
+
+  const records: ApiKeyRecord[] = [];
+  const problems: string[] = [];
+  const seenIds = new Map<string, number>();
+  const seenHashes = new Map<string, number>();
+  file.data.keys.forEach((entry, index) => {
+    const id = typeof entry === 'object' && entry !== null ? (entry as { id?: unknown }).id : undefined;
+    const where = typeof id === 'string' ? `keys[${index}] (id ${JSON.stringify(id)})` : `keys[${index}]`;
+    const parsed = apiKeyEntrySchema.safeParse(entry);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const message =
+          issue.code === 'unrecognized_keys' ? `unknown properties: ${issue.keys.join(', ')}` : issue.message;
+        problems.push(`${where}: ${message}`);
+      }
+      return;
+    }
+    const record = parsed.data;
+    const idAt = seenIds.get(record.id);
+    if (idAt !== undefined) problems.push(`${where}: duplicate id (also keys[${idAt}])`);
+    else seenIds.set(record.id, index);
+    const hashAt = seenHashes.get(record.sha256);
+    if (hashAt !== undefined) problems.push(`${where}: duplicate sha256 (also keys[${hashAt}])`);
+    else seenHashes.set(record.sha256, index);
+    records.push(record);
+  });
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return records;
+}
+
+/** Builds the authenticator once: the JWT key object and the hash index are made here, not per request. */
+export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys'>): Authenticator {
+  const jwtKey = createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
+  const verifyOptions: VerifyOptions & { complete?: false } = {
+    algorithms: ['HS256'],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    ...(config.jwt.issuer !== undefined && { issuer: config.jwt.issuer }),
+    ...(config.jwt.audience !== undefined && { audience: config.jwt.audience }),
+  };
+  const apiKeys = config.apiKeys.map((record) => ({
+    record,
+    digest: Buffer.from(record.sha256, 'hex'),
+    locks: record.locks === '*' ? ('*' as const) : new Set(record.locks),
+  }));
+  const apiKeysByHash = new Map(apiKeys.map((entry) => [entry.record.sha256, entry]));
+  const apiKeysById = new Map(apiKeys.map((entry) => [entry.record.id, entry]));
+
+  function verifyBearer(authorization: string | undefined): { subject: string; orgClaim: string | undefined } {
+    if (authorization === undefined) throw new UnauthorizedError('Authorization header missing');
+    const match = BEARER.exec(authorization.trim());
+    if (match === null) throw new UnauthorizedError('Authorization header malformed');
+    const [, scheme, token] = match;
+    if (scheme?.toLowerCase() !== 'bearer' || token === undefined) {
+      throw new UnauthorizedError('Authorization scheme is not Bearer');
+    }
+    let payload: unknown;
+    try {
+      payload = verify(token, jwtKey, verifyOptions);
+    } catch (err) {
+      if (err instanceof TokenExpiredError) throw new UnauthorizedError('JWT expired');
+      if (err instanceof NotBeforeError) throw new UnauthorizedError('JWT not yet valid');
+      if (err instanceof JsonWebTokenError) throw new UnauthorizedError(`JWT rejected: ${err.message}`);
+      throw err;
+    }
+    if (typeof payload !== 'object' || payload === null) throw new UnauthorizedError('JWT payload is not an object');
+    const { sub, org } = payload as { sub?: unknown; org?: unknown };
+    if (typeof sub !== 'string' || sub.length === 0) throw new UnauthorizedError('JWT sub missing or not a string');
+    if (org !== undefined && (typeof org !== 'string' || org.length === 0)) {
+      throw new UnauthorizedError('JWT org claim is not a non-empty string');
+    }
+    return { subject: sub, orgClaim: org };
+  }
+
+  function lookUpApiKey(apiKey: string | string[] | undefined) {
+    if (apiKey === undefined) throw new UnauthorizedError('X-API-Key header missing');
+    if (typeof apiKey !== 'string' || !API_KEY_FORMAT.test(apiKey)) {
+      throw new UnauthorizedError('X-API-Key header malformed');
+    }
+    const digest = createHash('sha256').update(apiKey, 'utf8').digest();
+    const entry = apiKeysByHash.get(digest.toString('hex'));
+    // The map finds the candidate; the constant-time compare is what decides, so no timing hints leak.
+    if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
+      throw new UnauthorizedError('X-API-Key unknown');
+    }
+    return entry;
+  }
+
+  return {
+    authenticate(authorization, apiKey) {
+      const { subject, orgClaim } = verifyBearer(authorization);
+      const { record } = lookUpApiKey(apiKey);
+      return { subject, orgClaim, apiKeyId: record.id, orgId: record.orgId };
+    },
+    authorize(principal, lockId) {
+      if (principal.orgClaim !== undefined && principal.orgClaim !== principal.orgId) {
+        throw new ForbiddenError("The token's organization does not match the API key's organization");
+      }
+      const entry = apiKeysById.get(principal.apiKeyId);
+      if (entry === undefined || (entry.locks !== '*' && !entry.locks.has(lockId))) {
+        throw new ForbiddenError(`This API key may not manage lock ${lockId}`);
+      }
+    },
+  };
+}

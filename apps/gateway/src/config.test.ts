@@ -1,0 +1,169 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Hex } from './auth';
+import { ConfigError, DEV_API_KEY, DEV_JWT_SECRET, loadConfig } from './config';
+
+const PRODUCTION_SECRET = 'production-secret-0123456789-0123456789';
+const ACME_HASH = sha256Hex('lk_acme_key');
+
+let tempDir: string;
+let fileNumber = 0;
+/** Writes `content` (an object as JSON, a string as is) to a fresh file and returns its path. */
+function keysFile(content: unknown): string {
+  const path = join(tempDir, `keys-${++fileNumber}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+const goodKeysFile = () => keysFile({ keys: [{ id: 'acme-1', sha256: ACME_HASH, orgId: 'acme', locks: [1, 2] }] });
+
+beforeAll(() => {
+  tempDir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+});
+afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+
+/** loadConfig's error message, asserting it is a one-line ConfigError. */
+function configErrorOf(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    const { message } = err as Error;
+    expect(message).not.toContain('\n');
+    return message;
+  }
+  throw new Error('loadConfig did not throw');
+}
+
+describe('loadConfig', () => {
+  test('development defaults: dev secret, dev key stored as a hash, SPEC ports and names', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      nodeEnv: 'development',
+      isProduction: false,
+      logLevel: 'info',
+      jwt: { secret: DEV_JWT_SECRET },
+      temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lock-keys' },
+      limits: { maxKeysPerRequest: 1000, maxKeyIndex: 65535, maxBodyBytes: 1048576 },
+    });
+    expect(config.apiKeys).toEqual([{ id: 'dev', sha256: sha256Hex(DEV_API_KEY), orgId: 'dev', locks: '*' }]);
+    expect(JSON.stringify(config)).not.toContain(DEV_API_KEY);
+  });
+
+  test('every variable overrides its default; empty means unset', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      JWT_SECRET: '',
+      JWT_ISSUER: 'https://issuer.example',
+      JWT_AUDIENCE: 'lockkeys',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      TEMPORAL_NAMESPACE: 'locks',
+      TEMPORAL_TASK_QUEUE: 'other-queue',
+      MAX_KEYS_PER_REQUEST: '50',
+      MAX_KEY_INDEX: '999',
+      MAX_BODY_BYTES: '2048',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      logLevel: 'debug',
+      jwt: { secret: DEV_JWT_SECRET, issuer: 'https://issuer.example', audience: 'lockkeys' },
+      temporal: { address: 'temporal:7233', namespace: 'locks', taskQueue: 'other-queue' },
+      limits: { maxKeysPerRequest: 50, maxKeyIndex: 999, maxBodyBytes: 2048 },
+    });
+  });
+
+  test('production with a real secret and a key file', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, API_KEYS_FILE: goodKeysFile() });
+    expect(config.isProduction).toBe(true);
+    expect(config.jwt.secret).toBe(PRODUCTION_SECRET);
+    expect(config.apiKeys).toEqual([{ id: 'acme-1', sha256: ACME_HASH, orgId: 'acme', locks: [1, 2] }]);
+  });
+
+  test.each<[string, NodeJS.ProcessEnv, RegExp]>([
+    ['production without JWT_SECRET', { NODE_ENV: 'production' }, /^JWT_SECRET is required when NODE_ENV=production$/],
+    ['production with an empty JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: '' }, /^JWT_SECRET is required/],
+    [
+      'production with the dev secret',
+      { NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET },
+      /JWT_SECRET must not be the built-in development secret/,
+    ],
+    [
+      'production with a short secret',
+      { NODE_ENV: 'production', JWT_SECRET: 'short' },
+      /JWT_SECRET must be at least 32/,
+    ],
+    [
+      'production without API_KEYS_FILE',
+      { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET },
+      /^API_KEYS_FILE is required when NODE_ENV=production$/,
+    ],
+    ['PORT not a number', { PORT: 'http' }, /PORT must be a whole number/],
+    ['PORT out of range', { PORT: '70000' }, /PORT must be from 0 to 65535/],
+    ['MAX_KEYS_PER_REQUEST zero', { MAX_KEYS_PER_REQUEST: '0' }, /MAX_KEYS_PER_REQUEST must be from 1/],
+    ['MAX_BODY_BYTES negative', { MAX_BODY_BYTES: '-1' }, /MAX_BODY_BYTES must be a whole number/],
+    ['unknown LOG_LEVEL', { LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error/],
+  ])('%s → one-line ConfigError', (_name, env, message) => {
+    expect(configErrorOf(env)).toMatch(message);
+  });
+
+  test('production refuses a key file that contains the dev key', () => {
+    const path = keysFile({ keys: [{ id: 'oops', sha256: sha256Hex(DEV_API_KEY), orgId: 'dev', locks: '*' }] });
+    expect(configErrorOf({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, API_KEYS_FILE: path })).toBe(
+      `API_KEYS_FILE ${path}: must not contain the built-in development key`,
+    );
+  });
+});
+
+describe('API_KEYS_FILE problems name the file and the entry', () => {
+  const good = { id: 'acme-1', sha256: ACME_HASH, orgId: 'acme', locks: [1] };
+
+  test.each<[string, unknown, string]>([
+    [
+      'bad sha256 in the second entry',
+      { keys: [good, { id: 'broken', sha256: 'abc', orgId: 'acme', locks: '*' }] },
+      'keys[1] (id "broken"): sha256 must be 64 hexadecimal characters',
+    ],
+    ['entry without id', { keys: [{ sha256: ACME_HASH, orgId: 'acme', locks: [1] }] }, 'keys[0]: id must be a string'],
+    [
+      'bad locks',
+      { keys: [{ ...good, locks: [0] }] },
+      'keys[0] (id "acme-1"): locks must be "*" or an array of positive integer lock ids',
+    ],
+    [
+      'plaintext key left in the file',
+      { keys: [{ ...good, key: 'lk_live_secret' }] },
+      'keys[0] (id "acme-1"): unknown properties: key',
+    ],
+    [
+      'duplicate id',
+      { keys: [good, { ...good, sha256: sha256Hex('other') }] },
+      'keys[1] (id "acme-1"): duplicate id (also keys[0])',
+    ],
+    [
+      'duplicate hash',
+      { keys: [good, { ...good, id: 'acme-2', sha256: ACME_HASH.toUpperCase() }] },
+      'keys[1] (id "acme-2"): duplicate sha256 (also keys[0])',
+    ],
+    ['empty list', { keys: [] }, 'keys must not be empty'],
+    ['no keys array', { apiKeys: [] }, 'must be an object with a "keys" array'],
+    ['not JSON', '{ keys: [', 'is not valid JSON'],
+  ])('%s', (_name, content, problem) => {
+    const path = keysFile(content);
+    expect(configErrorOf({ API_KEYS_FILE: path })).toBe(`API_KEYS_FILE ${path}: ${problem}`);
+  });
+
+  test('missing file', () => {
+    const path = join(tempDir, 'does-not-exist.json');
+    expect(configErrorOf({ API_KEYS_FILE: path })).toBe(`API_KEYS_FILE ${path}: cannot be read (ENOENT)`);
+  });
+
+  test('hex case does not matter', () => {
+    const path = keysFile({ keys: [{ ...good, sha256: ACME_HASH.toUpperCase() }] });
+    expect(loadConfig({ API_KEYS_FILE: path }).apiKeys[0]?.sha256).toBe(ACME_HASH);
+  });
+});

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_TASK_QUEUE } from '@lockkeys/contracts';
+import { z } from 'zod';
+import { type ApiKeyRecord, parseApiKeysFile, sha256Hex } from './auth';
+
+/** JWT secret used when `NODE_ENV` is not `production` and `JWT_SECRET` is unset. Refused in production. */
+export const DEV_JWT_SECRET = 'lockkeys-dev-secret-not-for-production';
+
+/** API key accepted when `NODE_ENV` is not `production` and `API_KEYS_FILE` is unset (org `dev`, every lock). */
+export const DEV_API_KEY = 'lk_dev_0000000000000000000000000000';
+
+/** Organization of {@link DEV_API_KEY}. */
+export const DEV_ORG_ID = 'dev';
+
+/** HS256 needs at least 256 bits of key material to be as strong as its hash. */
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+
+/** Everything the gateway reads from its environment, parsed and checked once. */
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  nodeEnv: string;
+  isProduction: boolean;
+  logLevel: LogLevel;
+  jwt: {
+    /** HS256 secret. */
+    secret: string;
+    /** Required `iss` claim, when set. */
+    issuer?: string;
+    /** Required `aud` claim, when set. */
+    audience?: string;
+  };
+  /** Accepted API keys, as hashes only. */
+  apiKeys: readonly ApiKeyRecord[];
+  /** Where {@link apiKeys} came from (a file path or the built-in dev key), for the start-up log. */
+  apiKeysSource: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+  };
+  limits: {
+    maxKeysPerRequest: number;
+    maxKeyIndex: number;
+    maxBodyBytes: number;
+  };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** pino levels accepted by `LOG_LEVEL`. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Start-up configuration is wrong; the message is one line that names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const integer = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `${name} must be from ${min} to ${max}`);
+
+const text = (name: string) => z.string().max(4096, `${name} is too long`);
+
+const envSchema = z.object({
+  PORT: integer('PORT', 0, 65535).default(3000),
+  HOST: text('HOST').default('127.0.0.1'),
+  NODE_ENV: text('NODE_ENV').default('development'),
+  JWT_SECRET: text('JWT_SECRET').optional(),
+  JWT_ISSUER: text('JWT_ISSUER').optional(),
+  JWT_AUDIENCE: text('JWT_AUDIENCE').optional(),
+  API_KEYS_FILE: text('API_KEYS_FILE').optional(),
+  TEMPORAL_ADDRESS: text('TEMPORAL_ADDRESS').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: text('TEMPORAL_NAMESPACE').default('default'),
+  TEMPORAL_TASK_QUEUE: text('TEMPORAL_TASK_QUEUE').default(DEFAULT_TASK_QUEUE),
+  MAX_KEYS_PER_REQUEST: integer('MAX_KEYS_PER_REQUEST', 1, 100_000).default(1000),
+  MAX_KEY_INDEX: integer('MAX_KEY_INDEX', 0, Number.MAX_SAFE_INTEGER).default(65535),
+  MAX_BODY_BYTES: integer('MAX_BODY_BYTES', 1024, 100 * 1024 * 1024).default(1024 * 1024),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+});
+
+const DEV_API_KEY_RECORD: ApiKeyRecord = Object.freeze({
+  id: 'dev',
+  sha256: sha256Hex(DEV_API_KEY),
+  orgId: DEV_ORG_ID,
+  locks: '*',
+});
+
+/**
+ * Parses the gateway's environment once. Throws {@link ConfigError} with a one-line message when a
+ * value is invalid, or when `NODE_ENV=production` lacks a real `JWT_SECRET` or an `API_KEYS_FILE`.
+ * Reads `API_KEYS_FILE` synchronously: it runs at start-up only.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  // An empty variable (`JWT_SECRET=` in a .env file) means "unset", never "the empty secret".
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+  }
+  const vars = parsed.data;
+  const isProduction = vars.NODE_ENV === 'production';
+
+  if (isProduction) {
+    if (vars.JWT_SECRET === undefined) throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+    if (vars.JWT_SECRET === DEV_JWT_SECRET) {
+      throw new ConfigError('JWT_SECRET must not be the built-in development secret when NODE_ENV=production');
+    }
+    if (vars.JWT_SECRET.length < MIN_PRODUCTION_SECRET_LENGTH) {
+      throw new ConfigError(
+        `JWT_SECRET must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters when NODE_ENV=production`,
+      );
+    }
+    if (vars.API_KEYS_FILE === undefined) throw new ConfigError('API_KEYS_FILE is required when NODE_ENV=production');
+  }
+
+  const apiKeys = vars.API_KEYS_FILE === undefined ? [DEV_API_KEY_RECORD] : readApiKeysFile(vars.API_KEYS_FILE);
+  if (isProduction && apiKeys.some((key) => key.sha256 === DEV_API_KEY_RECORD.sha256)) {
+    throw new ConfigError(`API_KEYS_FILE ${vars.API_KEYS_FILE}: must not contain the built-in development key`);
+  }
+
+  return {
+    port: vars.PORT,
+    host: vars.HOST,
+    nodeEnv: vars.NODE_ENV,
+    isProduction,
+    logLevel: vars.LOG_LEVEL,
+    jwt: {
+      secret: vars.JWT_SECRET ?? DEV_JWT_SECRET,
+      ...(vars.JWT_ISSUER !== undefined && { issuer: vars.JWT_ISSUER }),
+      ...(vars.JWT_AUDIENCE !== undefined && { audience: vars.JWT_AUDIENCE }),
+    },
+    apiKeys,
+    apiKeysSource: vars.API_KEYS_FILE ?? 'built-in development key',
+    temporal: {
+      address: vars.TEMPORAL_ADDRESS,
+      namespace: vars.TEMPORAL_NAMESPACE,
+      taskQueue: vars.TEMPORAL_TASK_QUEUE,
+    },
+    limits: {
+      maxKeysPerRequest: vars.MAX_KEYS_PER_REQUEST,
+      maxKeyIndex: vars.MAX_KEY_INDEX,
+      maxBodyBytes: vars.MAX_BODY_BYTES,
+    },
+  };
+}
+
+function readApiKeysFile(path: string): ApiKeyRecord[] {
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
+    throw new ConfigError(`API_KEYS_FILE ${path}: cannot be read (${code})`);
+  }
+  try {
+    return parseApiKeysFile(content);
+  } catch (err) {
+    throw new ConfigError(`API_KEYS_FILE ${path}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,166 @@
+import { STATUS_CODES } from 'node:http';
+import { type ErrorBody, type ErrorDetail, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+
+/** An error that becomes SPEC's error body with its own status; its `message` is shown to the client. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+  }
+
+  /** SPEC's `{ error, message, code, details? }`. */
+  toBody(): ErrorBody {
+    return {
+      error: this.title,
+      message: this.message,
+      code: this.status,
+      ...(this.details !== undefined && { details: this.details }),
+    };
+  }
+}
+
+/** 400: malformed JSON, schema violation, bad `lockId`. */
+export class BadRequestError extends HttpError {
+  override name = 'BadRequestError';
+  constructor(message: string, details?: ErrorDetail[]) {
+    super(400, 'Bad Request', message, details);
+  }
+}
+
+/**
+ * 401: every authentication failure gives the same body, so a caller cannot tell which credential
+ * was wrong. `reason` is for the server log only.
+ */
+export class UnauthorizedError extends HttpError {
+  override name = 'UnauthorizedError';
+  constructor(readonly reason: string) {
+    super(401, UNAUTHORIZED_BODY.error, UNAUTHORIZED_BODY.message);
+  }
+  override toBody(): ErrorBody {
+    return { ...UNAUTHORIZED_BODY };
+  }
+}
+
+/** 403: authenticated, but not allowed to act on this lock. */
+export class ForbiddenError extends HttpError {
+  override name = 'ForbiddenError';
+  constructor(message: string) {
+    super(403, 'Forbidden', message);
+  }
+}
+
+/** 404: unknown route. */
+export class NotFoundError extends HttpError {
+  override name = 'NotFoundError';
+  constructor(message = 'The requested resource does not exist') {
+    super(404, 'Not Found', message);
+  }
+}
+
+/** 413: body over `MAX_BODY_BYTES`. */
+export class PayloadTooLargeError extends HttpError {
+  override name = 'PayloadTooLargeError';
+  constructor(limitBytes: number) {
+    super(413, 'Payload Too Large', `Request body must be at most ${limitBytes} bytes`);
+  }
+}
+
+/** 415: a body that is not `application/json` (or not UTF-8, or compressed). */
+export class UnsupportedMediaTypeError extends HttpError {
+  override name = 'UnsupportedMediaTypeError';
+  constructor(message = 'Request body must be application/json') {
+    super(415, 'Unsupported Media Type', message);
+  }
+}
+
+/** 503: Temporal cannot be reached; nothing was started. */
+export class ServiceUnavailableError extends HttpError {
+  override name = 'ServiceUnavailableError';
+  constructor(message = 'The workflow service is unavailable; nothing was started, please retry later') {
+    super(503, 'Service Unavailable', message);
+  }
+}
+
+/** 500: a bug. The body never carries the cause. */
+export class InternalServerError extends HttpError {
+  override name = 'InternalServerError';
+  constructor() {
+    super(500, 'Internal Server Error', 'An unexpected error occurred');
+  }
+}
+
+/** Options of {@link errorHandler}. */
+export interface ErrorHandlerOptions {
+  /** Request logger; a request's own child logger in `res.locals.log` is preferred. */
+  logger: Logger;
+  /** `MAX_BODY_BYTES`, named in the 413 message. */
+  maxBodyBytes: number;
+}
+
+/** The fallback route: anything no route matched is a 404. */
+export const notFound: RequestHandler = () => {
+  throw new NotFoundError();
+};
+
+/** The one error middleware, registered last: every error becomes SPEC's body, 5xx never say why. */
+export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): ErrorRequestHandler {
+  return (err: unknown, _req, res, _next) => {
+    const log: Logger = (res.locals.log as Logger | undefined) ?? logger;
+    const httpError = toHttpError(err, maxBodyBytes);
+    if (httpError.status === 500) log.error({ err }, 'request failed');
+    // Other 5xx are expected outages (Temporal down), already logged with their cause where they arose.
+    else if (httpError.status > 500)
+      log.warn({ status: httpError.status, reason: httpError.message }, 'request failed');
+    else if (err instanceof UnauthorizedError) log.warn({ reason: err.reason }, 'authentication failed');
+    else log.info({ status: httpError.status, reason: httpError.message }, 'request rejected');
+
+    if (res.headersSent) {
+      // Too late for an error body: cut the connection so the client sees a failure, not a truncated success.
+      res.destroy();
+      return;
+    }
+    if (httpError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="lockkeys"');
+    res.status(httpError.status).json(httpError.toBody());
+  };
+}
+
+/** Shape of the errors body-parser and the router raise (http-errors). */
+interface ExpressInternalError {
+  status?: unknown;
+  type?: unknown;
+  expose?: unknown;
+}
+
+function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
+  if (err instanceof HttpError) return err;
+  if (typeof err !== 'object' || err === null) return new InternalServerError();
+  const { status, type, expose } = err as ExpressInternalError;
+  switch (type) {
+    case 'entity.parse.failed':
+      return new BadRequestError('Request body is not valid JSON');
+    case 'entity.too.large':
+      return new PayloadTooLargeError(maxBodyBytes);
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError('Request body must be UTF-8 encoded JSON');
+    case 'encoding.unsupported':
+      return new UnsupportedMediaTypeError('Request body must not be compressed');
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return new BadRequestError('Request body could not be read');
+  }
+  // Other client errors from express itself (http-errors mark them `expose`; the router's URIError for an
+  // undecodable `%` in the path does not); their own text may echo input, so ours is generic.
+  const isClientError = expose === true || err instanceof URIError;
+  if (typeof status === 'number' && status >= 400 && status < 500 && isClientError) {
+    return new HttpError(status, STATUS_CODES[status] ?? 'Error', 'The request could not be processed');
+  }
+  return new InternalServerError();
+}
