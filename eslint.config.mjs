@@ -32,7 +32,6 @@ export default tseslint.config(
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'Use the workflow clock: Date.now() is only deterministic inside the sandbox; prefer workflowInfo().' },
         { object: 'Math', property: 'random', message: 'Use uuid4() from @temporalio/workflow.' },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'process'],

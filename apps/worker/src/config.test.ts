@@ -25,6 +25,9 @@ test('every variable overrides its default', () => {
     ADD_KEY_MAX_ATTEMPTS: '3',
     ADD_KEY_TIMEOUT_MS: '120000',
     WORKER_HEALTH_PORT: '0',
+    KEYS_PER_WORKFLOW_RUN: '50',
+    LOCK_HOLDER_CHECK_MS: '5000',
+    LOCK_MUTEX_IDLE_MS: '7000',
   });
   expect(config.temporal).toEqual({ address: 'temporal:7233', namespace: 'prod', taskQueue: 'q' });
   expect(config.lockBackend).toEqual({ baseUrl: 'https://hub.example/api', token: 'secret', requestTimeoutMs: 2_000 });
@@ -38,6 +41,9 @@ test('every variable overrides its default', () => {
       startToCloseTimeoutMs: 3_000,
       scheduleToCloseTimeoutMs: 120_000,
     },
+    maxKeysPerRun: 50,
+    lockHolderCheckIntervalMs: 5_000,
+    lockMutexIdleMs: 7_000,
   });
   expect(config.health.port).toBe(0);
 });
@@ -46,6 +52,7 @@ test.each([
   ['KEY_COMMAND_GAP_MS', 'abc'],
   ['KEY_COMMAND_GAP_MS', '-1'],
   ['ADD_KEY_MAX_ATTEMPTS', '0'],
+  ['KEYS_PER_WORKFLOW_RUN', '0'],
   ['ADD_KEY_BACKOFF_COEFFICIENT', '0.5'],
   ['LOCK_BACKEND_URL', 'not a url'],
   ['WORKER_HEALTH_PORT', '70000'],

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import { loadConfig } from './config';
@@ -21,8 +22,10 @@ async function main(): Promise<void> {
     },
   });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const clientConnection = await Connection.connect({ address: config.temporal.address });
   try {
-    const worker = await createWorker(config, connection);
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+    const worker = await createWorker(config, connection, client);
     const health = await startHealthServer(worker, config.health.host, config.health.port);
     const running = worker.run();
     logger.info(
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     }
     logger.info('worker stopped');
   } finally {
+    await clientConnection.close();
     await connection.close();
   }
 }

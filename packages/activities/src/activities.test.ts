@@ -1,4 +1,5 @@
 import { LockBackendFailureType, type RunSettings } from '@lockkeys/contracts';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from './activities';
@@ -9,7 +10,8 @@ const key = { keyUuid: 'k', keyIndexNumber: 1, userId: 'u' };
 
 function activitiesAnswering(answer: () => Promise<'created' | 'alreadyPresent'>) {
   const lockBackend: LockBackend = { putKey: jest.fn(answer) };
-  return { lockBackend, activities: createActivities({ lockBackend, runSettings }) };
+  const temporal = { client: {} as Client, taskQueue: 'q' };
+  return { lockBackend, activities: createActivities({ lockBackend, runSettings, temporal }) };
 }
 
 test('addKey returns the outcome and the attempt number', async () => {

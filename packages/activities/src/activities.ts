@@ -1,7 +1,11 @@
 import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  acquireLockSignal,
   FINAL_LOCK_BACKEND_FAILURES,
+  LOCK_MUTEX_WORKFLOW,
+  lockMutexWorkflowId,
   type AddKeyFailureDetails,
   type AddKeyResult,
   type KeySpec,
@@ -13,6 +17,14 @@ export interface ActivityDependencies {
   lockBackend: LockBackend;
   /** Settings each run records at its start (see {@link RunSettings}). */
   runSettings: RunSettings;
+  /** Where the per-lock mutex workflows live: the worker's own client and task queue. */
+  temporal: { client: Client; taskQueue: string };
+}
+
+export interface RequestLockInput {
+  lockId: number;
+  /** Workflow ID of the run that wants the lock. */
+  requesterId: string;
 }
 
 export interface AddKeyInput {
@@ -21,11 +33,26 @@ export interface AddKeyInput {
 }
 
 /** The activities the worker registers; workflows proxy them by type only. */
-export function createActivities({ lockBackend, runSettings }: ActivityDependencies) {
+export function createActivities({ lockBackend, runSettings, temporal }: ActivityDependencies) {
   return {
     /** Worker-side settings of a run, recorded in its history (called as a local activity). */
     async readRunSettings(): Promise<RunSettings> {
       return runSettings;
+    },
+
+    /**
+     * Queues `requesterId` at the mutex of `lockId`, starting the mutex if none runs (signal-with-start is
+     * atomic, so two runs never start two mutexes). The mutex answers with `lockGranted` when it is its turn.
+     */
+    async requestLock({ lockId, requesterId }: RequestLockInput): Promise<void> {
+      await temporal.client.workflow.signalWithStart(LOCK_MUTEX_WORKFLOW, {
+        workflowId: lockMutexWorkflowId(lockId),
+        taskQueue: temporal.taskQueue,
+        args: [{ lockId }],
+        signal: acquireLockSignal,
+        signalArgs: [{ requesterId }],
+        staticSummary: `Orders the runs that add keys to lock ${lockId}`,
+      });
     },
 
     /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KeyError, KeyStatus, RunSummary } from './workflow';
 
 /** Limits of a `BulkAddKeys` request that the configuration may change. */
 export interface BulkAddKeysLimits {
@@ -19,26 +20,36 @@ const keyText = (what: string) =>
     .max(128, `${what} must be at most 128 characters`)
     .refine((value) => !CONTROL_CHARACTERS.test(value), `${what} must not contain control characters`);
 
+/** Message of the root-level detail when the body is JSON but not an object (an array, a string, `null`). */
+export const BODY_NOT_AN_OBJECT = 'body must be a JSON object';
+
 /** Body of `POST /locks/{lockId}/BulkAddKeys`, with the configured limits. */
 export function bulkAddKeysBodySchema(limits: BulkAddKeysLimits = DEFAULT_LIMITS) {
-  const key = z.strictObject({
-    keyUuid: keyText('keyUuid'),
-    keyIndexNumber: z
-      .number({
-        error: (issue) => (issue.input === undefined ? 'keyIndexNumber is required' : 'keyIndexNumber must be a number'),
-      })
-      .int('keyIndexNumber must be an integer')
-      .min(0, 'keyIndexNumber must be at least 0')
-      .max(limits.maxKeyIndex, `keyIndexNumber must be at most ${limits.maxKeyIndex}`),
-    userId: keyText('userId'),
-  });
+  const key = z.strictObject(
+    {
+      keyUuid: keyText('keyUuid'),
+      keyIndexNumber: z
+        .number({
+          error: (issue) =>
+            issue.input === undefined ? 'keyIndexNumber is required' : 'keyIndexNumber must be a number',
+        })
+        .int('keyIndexNumber must be an integer')
+        .min(0, 'keyIndexNumber must be at least 0')
+        .max(limits.maxKeyIndex, `keyIndexNumber must be at most ${limits.maxKeyIndex}`),
+      userId: keyText('userId'),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'each key must be an object' : undefined) },
+  );
   return z
-    .strictObject({
-      keys: z
-        .array(key, { error: (issue) => (issue.input === undefined ? 'keys is required' : 'keys must be an array') })
-        .min(1, 'keys must hold at least 1 key')
-        .max(limits.maxKeysPerRequest, `keys must hold at most ${limits.maxKeysPerRequest} keys`),
-    })
+    .strictObject(
+      {
+        keys: z
+          .array(key, { error: (issue) => (issue.input === undefined ? 'keys is required' : 'keys must be an array') })
+          .min(1, 'keys must hold at least 1 key')
+          .max(limits.maxKeysPerRequest, `keys must hold at most ${limits.maxKeysPerRequest} keys`),
+      },
+      { error: (issue) => (issue.code === 'invalid_type' ? BODY_NOT_AN_OBJECT : undefined) },
+    )
     .superRefine((body, ctx) => {
       const seenUuid = new Map<string, number>();
       const seenIndex = new Map<number, number>();
@@ -73,6 +84,25 @@ export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'ins
 /** `Idempotency-Key` header: 1–255 printable ASCII characters. */
 export const idempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1-255 printable ASCII characters');
 
+/** Status of a run as the HTTP API reports it (SPEC `GET /locks/{lockId}/BulkAddKeys/{instanceId}`). */
+export type RunStatus = 'queued' | 'running' | 'complete' | 'errored' | 'cancelled' | 'terminated';
+
+/** Body of `GET .../BulkAddKeys/{instanceId}` and of `POST .../cancel`. */
+export interface RunStatusBody {
+  instanceId: string;
+  lockId: number;
+  status: RunStatus;
+  createdAt: string;
+  closedAt: string | null;
+  summary: RunSummary;
+  keys: { keyUuid: string; keyIndexNumber: number; userId: string; status: KeyStatus; attempts: number; error: KeyError | null }[];
+}
+
+/** Memo field that records which organization started a run (GET and cancel compare it). */
+export const MEMO_ORG_ID = 'orgId';
+/** Memo field with the hash of the request that started a run (idempotent replays compare it). */
+export const MEMO_REQUEST_HASH = 'requestHash';
+
 /** 202 body of `POST /locks/{lockId}/BulkAddKeys`. */
 export interface BulkAddKeysAccepted {
   success: true;
@@ -101,10 +131,24 @@ export const UNAUTHORIZED_BODY: ErrorBody = Object.freeze({
   code: 401,
 });
 
-/** zod issues as SPEC `details`: `keys.0.keyIndexNumber`. */
+// A client-chosen property name is echoed in `path`; a 1 MB name must not come back as a 1 MB error.
+const MAX_PATH_SEGMENT_LENGTH = 64;
+
+const pathSegment = (segment: PropertyKey): string => {
+  const text = String(segment);
+  return text.length > MAX_PATH_SEGMENT_LENGTH ? `${text.slice(0, MAX_PATH_SEGMENT_LENGTH)}…` : text;
+};
+
+/**
+ * zod issues as SPEC `details`: `keys.0.keyIndexNumber`; the root is `""`. Each unknown property is one
+ * detail at its own path (`keys.0.admin`, `__proto__`), with over-long property names shortened.
+ */
 export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
-  return issues.map((issue) => ({
-    path: issue.path.map(String).join('.'),
-    message: issue.code === 'unrecognized_keys' ? `unknown properties: ${issue.keys.join(', ')}` : issue.message,
-  }));
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(pathSegment);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((name) => ({ path: [...path, pathSegment(name)].join('.'), message: 'unknown property' }));
+    }
+    return [{ path: path.join('.'), message: issue.message }];
+  });
 }

@@ -2,10 +2,14 @@
  * The zod-free half of the contracts: names, types and error types that workflow code may import
  * (the workflow bundle must stay small and free of Node builtins).
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /** Workflow type name, as shown in the Web UI and `temporal workflow list`. */
 export const BULK_ADD_KEYS_WORKFLOW = 'bulkAddKeys';
+/** Workflow type of the per-lock mutex that keeps runs on one lock from interleaving. */
+export const LOCK_MUTEX_WORKFLOW = 'lockMutex';
+/** Workflow ID of the mutex of `lockId` (one per lock and namespace). */
+export const lockMutexWorkflowId = (lockId: number) => `lock-mutex-${lockId}`;
 /** Default task queue (`TEMPORAL_TASK_QUEUE`). */
 export const DEFAULT_TASK_QUEUE = 'lock-keys';
 /** Search attribute (Int) every run carries, so operators can filter `LockId = 123`. */
@@ -55,9 +59,15 @@ export interface RunSummary {
 /** What a run returns when it closes, and what the progress query answers while it runs. */
 export interface BulkAddKeysProgress {
   lockId: number;
+  /** `waitingForLock` while another run holds the lock; `sending` while commands go out; then `done`. */
+  phase: RunPhase;
+  /** When the first run of this workflow started (continue-as-new keeps it), ISO-8601. */
+  createdAt: string;
   keys: KeyProgress[];
   summary: RunSummary;
 }
+
+export type RunPhase = 'waitingForLock' | 'sending' | 'done';
 
 /**
  * Worker-side settings a run uses, read once per run through a local activity so that they are
@@ -77,7 +87,42 @@ export interface RunSettings {
     /** Bound of all attempts of one key. */
     scheduleToCloseTimeoutMs: number;
   };
+  /** Keys per workflow run before continue-as-new (also when the server suggests it sooner). */
+  maxKeysPerRun: number;
+  /** How often the lock mutex checks that the run holding the lock still exists. */
+  lockHolderCheckIntervalMs: number;
+  /** How long an idle lock mutex stays open waiting for the next run. */
+  lockMutexIdleMs: number;
 }
+
+/** What one run carries into the next when it continues as new. */
+export interface BulkAddKeysCarriedState {
+  keys: KeyProgress[];
+  settings: RunSettings;
+  createdAt: string;
+  /** The run holds the lock mutex already. */
+  holdsLock: boolean;
+  /** Whether a command has been sent (the next one waits for the gap). */
+  commandSent: boolean;
+}
+
+/** What the lock mutex carries into its next run. */
+export interface LockMutexState {
+  queue: string[];
+  holder: string | undefined;
+  /** Workflow time (epoch ms) when the last holder released; the next grant waits for the gap after it. */
+  releasedAt: number | undefined;
+  settings: RunSettings | undefined;
+}
+
+/** A run asks the lock mutex for the lock (sent with signal-with-start). */
+export const acquireLockSignal = defineSignal<[{ requesterId: string }]>('acquireLock');
+/** A run gives the lock back (or leaves the queue) when it is done, failed or cancelled. */
+export const releaseLockSignal = defineSignal<[{ requesterId: string }]>('releaseLock');
+/** The mutex tells a run it holds the lock. */
+export const lockGrantedSignal = defineSignal<[{ lockId: number }]>('lockGranted');
+/** The mutex checks that the holder still exists (signalling a closed run fails). */
+export const lockHolderCheckSignal = defineSignal('lockHolderCheck');
 
 /** What `addKey` reports when the lock holds the key. */
 export interface AddKeyResult {

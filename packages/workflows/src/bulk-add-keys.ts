@@ -1,33 +1,55 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
-  TimeoutFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  makeContinueAsNewFunc,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
+  TimeoutFailure,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '@lockkeys/activities';
 import {
   FINAL_LOCK_BACKEND_FAILURES,
+  lockGrantedSignal,
+  lockHolderCheckSignal,
   LockBackendFailureType,
+  lockMutexWorkflowId,
   progressQuery,
+  releaseLockSignal,
   summarize,
   type AddKeyFailureDetails,
+  type BulkAddKeysCarriedState,
   type BulkAddKeysInput,
   type BulkAddKeysProgress,
   type KeyError,
   type KeyProgress,
+  type RunPhase,
   type RunSettings,
 } from '@lockkeys/contracts/workflow';
 
 const { readRunSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+const { requestLock } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
 
-function addKeyActivity(settings: RunSettings) {
+function addKeyActivity(settings: RunSettings, key: KeyProgress) {
   const policy = settings.addKey;
   return proxyActivities<Activities>({
+    summary: `key #${key.keyIndexNumber} → slot ${key.keyIndexNumber}`,
     startToCloseTimeout: policy.startToCloseTimeoutMs,
     scheduleToCloseTimeout: policy.scheduleToCloseTimeoutMs,
+    // On cancel, a command already at the lock finishes and reports; one waiting for a retry is dropped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       // A retry is a command to the lock too: it may never come sooner than the gap.
       initialInterval: Math.max(policy.initialIntervalMs, settings.commandGapMs),
@@ -41,43 +63,94 @@ function addKeyActivity(settings: RunSettings) {
 
 /**
  * Sends the keys of one request to one lock, in request order, one `addKey` activity per key and at
- * least `commandGapMs` between two commands. A key that fails for good is recorded and the run goes on;
- * the result is the outcome of every key.
+ * least `commandGapMs` between two commands to the lock — across runs too, through the lock's mutex.
+ * A key that fails for good is recorded and the run goes on; the result is the outcome of every key.
+ * Cancel: the command in flight finishes, every key not yet sent ends `cancelled`, the run ends cancelled.
+ * Long lists continue as new every `maxKeysPerRun` keys (or sooner when the server suggests it).
  */
-export async function bulkAddKeys(input: BulkAddKeysInput): Promise<BulkAddKeysProgress> {
-  const keys: KeyProgress[] = input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
-  const progress = (): BulkAddKeysProgress => ({ lockId: input.lockId, keys, summary: summarize(keys) });
+export async function bulkAddKeys(input: BulkAddKeysInput, carried?: BulkAddKeysCarriedState): Promise<BulkAddKeysProgress> {
+  const { workflowId } = workflowInfo();
+  const keys: KeyProgress[] = carried?.keys ?? input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
+  const createdAt = carried?.createdAt ?? new Date(workflowInfo().startTime).toISOString();
+  let phase: RunPhase = carried?.holdsLock ? 'sending' : 'waitingForLock';
+  let holdsLock = carried?.holdsLock ?? false;
+  let commandSent = carried?.commandSent ?? false;
+  const progress = (): BulkAddKeysProgress => ({ lockId: input.lockId, phase, createdAt, keys, summary: summarize(keys) });
   setHandler(progressQuery, progress);
+  setHandler(lockGrantedSignal, () => void (holdsLock = true));
+  setHandler(lockHolderCheckSignal, () => undefined);
 
-  const settings = await readRunSettings();
-  const addKey = addKeyActivity(settings);
+  const settings = carried?.settings ?? (await readRunSettings());
+  const report = () => {
+    const { added, failed, total } = summarize(keys);
+    setCurrentDetails(`${added}/${total} added, ${failed} failed`);
+  };
+  report();
 
-  for (const [index, key] of keys.entries()) {
-    if (key.status !== 'pending') continue;
-    if (index > 0) await sleep(settings.commandGapMs);
-    key.status = 'adding';
-    try {
-      const { attempt } = await addKey({
-        lockId: input.lockId,
-        key: { keyUuid: key.keyUuid, keyIndexNumber: key.keyIndexNumber, userId: key.userId },
-      });
-      key.status = 'added';
-      key.attempts = attempt;
-    } catch (error) {
-      const { error: keyError, attempts } = keyFailure(error);
-      key.status = 'failed';
-      key.error = keyError;
-      key.attempts = attempts ?? key.attempts;
-      if (keyError.type === LockBackendFailureType.LockNotFound) {
-        // An unknown lock fails every key the same way: send it nothing more.
-        for (const rest of keys.slice(index + 1)) {
-          rest.status = 'failed';
-          rest.error = keyError;
+  let continuing = false;
+  try {
+    if (!holdsLock) {
+      await requestLock({ lockId: input.lockId, requesterId: workflowId });
+      await condition(() => holdsLock);
+      phase = 'sending';
+    }
+    let sentThisRun = 0;
+    for (const [index, key] of keys.entries()) {
+      if (key.status !== 'pending') continue;
+      if (sentThisRun >= settings.maxKeysPerRun || (sentThisRun > 0 && workflowInfo().continueAsNewSuggested)) {
+        continuing = true;
+        const next: BulkAddKeysCarriedState = { keys, settings, createdAt, holdsLock, commandSent };
+        log.info('continuing as new', { lockId: input.lockId, nextKey: index });
+        // Carry the progress, not the request twice; memo and LockId stay with the workflow.
+        await makeContinueAsNewFunc<typeof bulkAddKeys>({
+          memo: workflowInfo().memo,
+          typedSearchAttributes: workflowInfo().typedSearchAttributes,
+        })({ ...input, keys: [] }, next);
+      }
+      if (commandSent) await sleep(settings.commandGapMs, { summary: 'gap before next key' });
+      key.status = 'adding';
+      commandSent = true;
+      sentThisRun++;
+      try {
+        const { attempt } = await addKeyActivity(settings, key)({
+          lockId: input.lockId,
+          key: { keyUuid: key.keyUuid, keyIndexNumber: key.keyIndexNumber, userId: key.userId },
+        });
+        key.status = 'added';
+        key.attempts = attempt;
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        const failure = keyFailure(error);
+        key.status = 'failed';
+        key.error = failure.error;
+        key.attempts = failure.attempts ?? key.attempts;
+        if (failure.error.type === LockBackendFailureType.LockNotFound) {
+          // An unknown lock fails every key the same way: send it nothing more.
+          for (const rest of keys.slice(index + 1)) Object.assign(rest, { status: 'failed', error: failure.error });
         }
+      } finally {
+        report();
       }
     }
+    phase = 'done';
+    return progress();
+  } catch (error) {
+    if (isCancellation(error)) {
+      for (const key of keys) if (key.status === 'pending' || key.status === 'adding') key.status = 'cancelled';
+      phase = 'done';
+      report();
+    }
+    throw error;
+  } finally {
+    if (!continuing) {
+      // Give the lock back (or leave its queue), even when cancelled.
+      await CancellationScope.nonCancellable(() =>
+        getExternalWorkflowHandle(lockMutexWorkflowId(input.lockId))
+          .signal(releaseLockSignal, { requesterId: workflowId })
+          .catch(() => undefined),
+      );
+    }
   }
-  return progress();
 }
 
 /** Turns an `addKey` failure into a key's recorded reason; rethrows what is not the lock's answer (a bug). */

@@ -27,6 +27,9 @@ export class ScriptedLockBackend implements LockBackend {
   readonly commands: ReceivedCommand[] = [];
   private readonly scripts = new Map<string, ScriptedAnswer[]>();
 
+  /** @param latencyMs how long each command takes at the lock (a slow hub). */
+  constructor(public latencyMs = 0) {}
+
   /** The next answers for `keyUuid`, in order; afterwards it answers `created`. */
   script(keyUuid: string, ...answers: ScriptedAnswer[]): this {
     this.scripts.set(keyUuid, answers);
@@ -35,6 +38,7 @@ export class ScriptedLockBackend implements LockBackend {
 
   async putKey(lockId: number, key: KeySpec): Promise<PutKeyOutcome> {
     this.commands.push({ at: Date.now(), lockId, key });
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const answer = this.scripts.get(key.keyUuid)?.shift() ?? 'created';
     if (answer === 'created' || answer === 'alreadyPresent') return answer;
     throw new LockBackendError(answer, `scripted ${answer}`, STATUS[answer] ?? 500);
