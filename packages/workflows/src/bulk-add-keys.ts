@@ -107,7 +107,7 @@ export async function bulkAddKeys(input: BulkAddKeysInput, carried?: BulkAddKeys
           typedSearchAttributes: workflowInfo().typedSearchAttributes,
         })({ ...input, keys: [] }, next);
       }
-      if (commandSent) await sleep(settings.commandGapMs, { summary: 'gap before next key' });
+      if (commandSent && settings.commandGapMs > 0) await sleep(settings.commandGapMs, { summary: 'gap before next key' });
       key.status = 'adding';
       commandSent = true;
       sentThisRun++;

@@ -1,0 +1,75 @@
+import { progressQuery, type BulkAddKeysProgress } from '@lockkeys/contracts';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startDevServer, startRun, testKeys, testSettings, testWorker, until } from './testing/environment';
+import { ScriptedLockBackend } from './testing/scripted-lock-backend';
+
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+/** Long lists: the server suggests continue-as-new early here, so a few dozen keys cross it several times. */
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await startDevServer(['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=150']);
+}, 120_000);
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function runsOf(workflowId: string): Promise<string[]> {
+  const statuses: string[] = [];
+  for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) statuses.push(run.status.name);
+  return statuses;
+}
+
+test('a run crosses continue-as-new when the server suggests it: every key once, in order, progress intact', async () => {
+  const backend = new ScriptedLockBackend();
+  // No gap: the server rounds sub-second timers up to ~1 s, and this test is about history length.
+  const { worker, taskQueue } = await testWorker(env, backend, testSettings(0));
+  const keys = testKeys(80);
+  await worker.runUntil(async () => {
+    const handle = await startRun(env, taskQueue, { lockId: 41, keys });
+    // After the first continue-as-new, the query (on the newest run) still knows the keys of the first.
+    await until(async () => (await runsOf(handle.workflowId)).includes('CONTINUED_AS_NEW'), 30_000);
+    const mid = await handle.query(progressQuery);
+    expect(mid.keys.map((k) => k.keyUuid)).toEqual(keys.map((k) => k.keyUuid));
+    expect(mid.summary.added).toBeGreaterThan(5);
+
+    const result = (await handle.result()) as BulkAddKeysProgress;
+    expect(result.summary).toMatchObject({ total: 80, added: 80 });
+    expect(backend.commands.map((c) => c.key.keyUuid)).toEqual(keys.map((k) => k.keyUuid));
+    const runs = await runsOf(handle.workflowId);
+    expect(runs.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);
+    // The workflow keeps its LockId and memo through continue-as-new (the gateway finds and authorizes it by them).
+    const description = await handle.describe();
+    expect(description.memo).toEqual({ orgId: 'acme' });
+    expect(await env.client.workflow.count(`WorkflowId = '${handle.workflowId}' AND LockId = 41`)).toMatchObject({ count: runs.length });
+  });
+});
+
+test('every maxKeysPerRun keys even without a suggestion', async () => {
+  const backend = new ScriptedLockBackend();
+  const { worker, taskQueue } = await testWorker(env, backend, testSettings(0, { maxKeysPerRun: 4 }));
+  await worker.runUntil(async () => {
+    const handle = await startRun(env, taskQueue, { lockId: 42, keys: testKeys(10) });
+    await handle.result();
+    expect(backend.commands).toHaveLength(10);
+    expect((await runsOf(handle.workflowId)).filter((s) => s === 'CONTINUED_AS_NEW')).toHaveLength(2);
+  });
+});
+
+test('cancel after continue-as-new: keys added before stay added, the rest are cancelled', async () => {
+  const backend = new ScriptedLockBackend();
+  const { worker, taskQueue } = await testWorker(env, backend, testSettings(200, { maxKeysPerRun: 3 }));
+  await worker.runUntil(async () => {
+    const handle = await startRun(env, taskQueue, { lockId: 43, keys: testKeys(10) });
+    await until(async () => backend.commands.length >= 5);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    const progress = await handle.query(progressQuery);
+    const sent = backend.commands.length;
+    expect(progress.summary).toMatchObject({ added: sent, cancelled: 10 - sent, pending: 0 });
+    // The lock is free again: a new run on it goes through.
+    const next = await startRun(env, taskQueue, { lockId: 43, keys: testKeys(1, 90) });
+    await next.result();
+  });
+});
