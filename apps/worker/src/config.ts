@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   LOCK_MUTEX_IDLE_MS: int(60_000, 1),
   WORKER_SHUTDOWN_GRACE_MS: int(30_000),
   WORKER_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9464),
   WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(9465),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -32,6 +34,8 @@ export interface WorkerConfig {
   runSettings: RunSettings;
   shutdownGraceMs: number;
   health: { host: string; port: number };
+  /** Prometheus exporter of the SDK's and our own metrics. */
+  metrics: { host: string; port: number };
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
 }
 
@@ -63,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     },
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     health: { host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
+    metrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
   };
 }

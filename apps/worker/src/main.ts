@@ -11,7 +11,10 @@ async function main(): Promise<void> {
   Runtime.install({
     // SIGINT/SIGTERM start a graceful shutdown: no new tasks, in-flight activities finish within the grace time.
     shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'],
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      metrics: { prometheus: { bindAddress: `${config.metrics.host}:${config.metrics.port}` } },
+    },
     logger: {
       log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
       trace: (message, meta) => logger.trace({ ...meta }, message),

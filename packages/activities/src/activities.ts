@@ -34,6 +34,16 @@ export interface AddKeyInput {
 
 /** The activities the worker registers; workflows proxy them by type only. */
 export function createActivities({ lockBackend, runSettings, temporal }: ActivityDependencies) {
+  // When this process last sent a command to each lock: the gap metric is measured at the source.
+  const lastCommandAt = new Map<number, number>();
+  const recordGap = (lockId: number, sentAt: number) => {
+    const previous = lastCommandAt.get(lockId);
+    lastCommandAt.delete(lockId);
+    lastCommandAt.set(lockId, sentAt);
+    if (lastCommandAt.size > 10_000) lastCommandAt.delete(lastCommandAt.keys().next().value!);
+    if (previous !== undefined && sentAt - previous < 10 * 60_000) return sentAt - previous;
+    return undefined;
+  };
   return {
     /** Worker-side settings of a run, recorded in its history (called as a local activity). */
     async readRunSettings(): Promise<RunSettings> {
@@ -60,11 +70,20 @@ export function createActivities({ lockBackend, runSettings, temporal }: Activit
      * everything else is thrown as retryable and Temporal's retry policy spaces the attempts.
      */
     async addKey({ lockId, key }: AddKeyInput): Promise<AddKeyResult> {
-      const { info, cancellationSignal } = Context.current();
+      const { info, cancellationSignal, metricMeter } = Context.current();
+      const commands = metricMeter.createCounter('lockkeys_lock_commands', 'commands', 'Commands sent to locks, by answer');
+      const gap = recordGap(lockId, Date.now());
+      if (gap !== undefined) {
+        metricMeter
+          .createHistogram('lockkeys_command_gap', 'int', 'ms', 'Time between two commands to one lock from this worker')
+          .record(gap);
+      }
       try {
         const outcome = await lockBackend.putKey(lockId, key, cancellationSignal);
+        commands.add(1, { answer: outcome });
         return { outcome, attempt: info.attempt };
       } catch (error) {
+        commands.add(1, { answer: error instanceof LockBackendError ? error.type : 'Error' });
         if (!(error instanceof LockBackendError)) throw error;
         const details: AddKeyFailureDetails = { attempt: info.attempt, httpStatus: error.httpStatus };
         throw ApplicationFailure.create({

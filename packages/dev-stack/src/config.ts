@@ -10,6 +10,7 @@ const EnvSchema = z.object({
   TEMPORAL_PORT: port(DEFAULT_PORTS.temporal),
   TEMPORAL_UI_PORT: port(DEFAULT_PORTS.temporalUi),
   WORKER_HEALTH_PORT: port(DEFAULT_PORTS.workerHealth),
+  WORKER_METRICS_PORT: port(DEFAULT_PORTS.workerMetrics),
   LOCKKEYS_DATA_DIR: z.string().min(1).optional(),
   JWT_SECRET: z.string().min(1).optional(),
   API_KEYS_FILE: z.string().min(1).optional(),
@@ -37,7 +38,7 @@ export function loadDevConfig(env: NodeJS.ProcessEnv = process.env): DevConfig {
   return {
     rootDir,
     dataDir: e.LOCKKEYS_DATA_DIR ?? resolve(rootDir, '.data'),
-    ports: { gateway: e.PORT, simulator: e.LOCK_SIM_PORT, temporal: e.TEMPORAL_PORT, temporalUi: e.TEMPORAL_UI_PORT, workerHealth: e.WORKER_HEALTH_PORT },
+    ports: { gateway: e.PORT, simulator: e.LOCK_SIM_PORT, temporal: e.TEMPORAL_PORT, temporalUi: e.TEMPORAL_UI_PORT, workerHealth: e.WORKER_HEALTH_PORT, workerMetrics: e.WORKER_METRICS_PORT },
     jwtSecret: e.JWT_SECRET,
     apiKeysFile: e.API_KEYS_FILE,
   };

@@ -12,9 +12,11 @@ export interface StackPorts {
   gateway: number;
   /** Worker health endpoint (`/readyz`). */
   workerHealth: number;
+  /** Worker Prometheus exporter (`/metrics`). */
+  workerMetrics: number;
 }
 
-export const DEFAULT_PORTS: StackPorts = { temporal: 7233, temporalUi: 8233, simulator: 3100, gateway: 3000, workerHealth: 9465 };
+export const DEFAULT_PORTS: StackPorts = { temporal: 7233, temporalUi: 8233, simulator: 3100, gateway: 3000, workerHealth: 9465, workerMetrics: 9464 };
 
 export type ServiceName = 'temporal' | 'lock-simulator' | 'worker' | 'gateway';
 /** Start order; stop goes the other way. */
@@ -102,7 +104,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       name: 'worker',
       command: node,
       args: [app('apps/worker/dist/main.js')],
-      env: { ...appEnv, WORKER_HEALTH_PORT: String(ports.workerHealth) },
+      env: { ...appEnv, WORKER_HEALTH_PORT: String(ports.workerHealth), WORKER_METRICS_PORT: String(ports.workerMetrics) },
       ready: () => answers200(`http://127.0.0.1:${ports.workerHealth}/readyz`),
       stopTimeoutMs: 40_000,
     },

@@ -8,6 +8,7 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  metricMeter,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -70,6 +71,10 @@ function addKeyActivity(settings: RunSettings, key: KeyProgress) {
  */
 export async function bulkAddKeys(input: BulkAddKeysInput, carried?: BulkAddKeysCarriedState): Promise<BulkAddKeysProgress> {
   const { workflowId } = workflowInfo();
+  // Replay-safe: the workflow meter emits only when the code runs for the first time, not on replay.
+  const keysAdded = metricMeter.createCounter('lockkeys_keys_added', 'keys', 'Keys the lock holds');
+  const keysFailed = metricMeter.createCounter('lockkeys_keys_failed', 'keys', 'Keys that failed for good, by reason');
+  const keyAttempts = metricMeter.createHistogram('lockkeys_key_attempts', 'int', 'attempts', 'Commands per key until added or failed');
   const keys: KeyProgress[] = carried?.keys ?? input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
   const createdAt = carried?.createdAt ?? new Date(workflowInfo().startTime).toISOString();
   let phase: RunPhase = carried?.holdsLock ? 'sending' : 'waitingForLock';
@@ -118,12 +123,16 @@ export async function bulkAddKeys(input: BulkAddKeysInput, carried?: BulkAddKeys
         });
         key.status = 'added';
         key.attempts = attempt;
+        keysAdded.add(1);
+        keyAttempts.record(attempt);
       } catch (error) {
         if (isCancellation(error)) throw error;
         const failure = keyFailure(error);
         key.status = 'failed';
         key.error = failure.error;
         key.attempts = failure.attempts ?? key.attempts;
+        keysFailed.add(1, { reason: failure.error.type });
+        keyAttempts.record(key.attempts);
         if (failure.error.type === LockBackendFailureType.LockNotFound) {
           // An unknown lock fails every key the same way: send it nothing more.
           for (const rest of keys.slice(index + 1)) Object.assign(rest, { status: 'failed', error: failure.error });

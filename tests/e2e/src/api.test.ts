@@ -6,6 +6,7 @@ import { eventually, freePorts, journal, LOCK_TOKEN, ROOT_DIR, scratchDir } from
 
 /** The gateway over HTTP with the real worker, simulator and Temporal dev server behind it. */
 let stack: Stack;
+let ports: Awaited<ReturnType<typeof freePorts>>;
 let connection: Connection;
 let client: Client;
 const printed: string[] = [];
@@ -14,7 +15,7 @@ beforeAll(async () => {
   stack = await startStack({
     rootDir: ROOT_DIR,
     dataDir: scratchDir('api'),
-    ports: await freePorts(),
+    ports: (ports = await freePorts()),
     env: { KEY_COMMAND_GAP_MS: '1000', LOG_LEVEL: 'warn' },
     print: (name, line) => printed.push(`[${name}] ${line}`),
   });
@@ -100,6 +101,14 @@ test('a key whose slot holds another key fails (409 at the lock); the others are
   const commands = await journal(stack.simulatorUrl, 303);
   expect(commands.slice(1).map((c) => c.status)).toEqual([201, 409, 201]);
   expect(await runsOfLock(303)).toBe(1);
+
+  // The worker's Prometheus exporter: the SDK's metrics and ours.
+  const metrics = await (await fetch(`http://127.0.0.1:${ports.workerMetrics}/metrics`)).text();
+  expect(metrics).toMatch(/lockkeys_keys_added\{[^}]*\} [1-9]/);
+  expect(metrics).toMatch(/lockkeys_keys_failed\{[^}]*reason="SlotOccupied"[^}]*\} 1/);
+  expect(metrics).toMatch(/lockkeys_lock_commands\{[^}]*answer="SlotOccupied"/);
+  expect(metrics).toMatch(/lockkeys_command_gap_bucket/);
+  expect(metrics).toMatch(/temporal_activity_schedule_to_start_latency/);
 });
 
 test('the run carries LockId and is found by it in Temporal', async () => {

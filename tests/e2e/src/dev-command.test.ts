@@ -24,6 +24,7 @@ function startDev(ports: StackPorts, dataDir: string): DevProcess {
       TEMPORAL_PORT: String(ports.temporal),
       TEMPORAL_UI_PORT: String(ports.temporalUi),
       WORKER_HEALTH_PORT: String(ports.workerHealth),
+      WORKER_METRICS_PORT: String(ports.workerMetrics),
       LOCKKEYS_DATA_DIR: dataDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,7 +11,7 @@ export const LOCK_TOKEN = 'dev-lock-token';
 
 /** Free loopback ports for a whole stack. */
 export async function freePorts(): Promise<StackPorts> {
-  return { temporal: await freePort(), temporalUi: await freePort(), simulator: await freePort(), gateway: await freePort(), workerHealth: await freePort() };
+  return { temporal: await freePort(), temporalUi: await freePort(), simulator: await freePort(), gateway: await freePort(), workerHealth: await freePort(), workerMetrics: await freePort() };
 }
 
 export const scratchDir = (prefix: string) => mkdtempSync(join(tmpdir(), `lockkeys-${prefix}-`));
