@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The replay command as an operator runs it, on the recorded fixtures and on a tampered copy. */
+const HISTORIES = join(require.resolve('@lockkeys/workflows/workflow-bundle'), '..', '..', 'histories');
+const replay = (...args: string[]) =>
+  spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'replay.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+
+test('recorded histories replay: exit 0, one ok line each', () => {
+  const files = readdirSync(HISTORIES).filter((f) => f.startsWith('happy-path') || f.startsWith('cancel'));
+  const result = replay(...files.map((f) => join(HISTORIES, f)));
+  expect(result.stdout).toContain(`${files.length} replayed, 0 diverged`);
+  expect(result.status).toBe(0);
+});
+
+test('a history that the current code would not produce: exit 1 with the divergence', () => {
+  const history = JSON.parse(readFileSync(join(HISTORIES, 'happy-path.json'), 'utf8')) as {
+    events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
+  };
+  // The history says the run scheduled another activity than the code does.
+  const scheduled = history.events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
+  scheduled[scheduled.length - 1]!.activityTaskScheduledEventAttributes!.activityType.name = 'removeKey';
+  const file = join(mkdtempSync(join(tmpdir(), 'replay-')), 'tampered.json');
+  writeFileSync(file, JSON.stringify(history));
+  const result = replay(file);
+  expect(result.stdout).toMatch(/FAIL tampered\.json\n {2}.*[Nn]ondetermin.*removeKey/);
+  expect(result.stdout).toContain('0 replayed, 1 diverged');
+  expect(result.status).toBe(1);
+});
+
+test('no arguments: usage and exit 2', () => {
+  const result = replay();
+  expect(result.stderr).toContain('usage: pnpm replay');
+  expect(result.status).toBe(2);
+});
