@@ -1,68 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BulkAddKeysInput, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
 import { sign } from 'jsonwebtoken';
-import pino from 'pino';
-import { createApp } from './app';
 import { sha256Hex } from './auth';
 import { DEV_API_KEY, DEV_JWT_SECRET, type GatewayConfig, loadConfig } from './config';
-import { TemporalUnavailableError, type WorkflowStarter } from './temporal';
+import { TemporalUnavailableError } from './runs';
+import { type Answer, send, startGateway, type TestGateway } from './testing/gateway-harness';
 
 const SECRET = 'gateway-test-secret-0123456789-abcdef';
 const ACME_KEY = 'lk_test_acme_0000000000000000000001';
 const GLOBEX_KEY = 'lk_test_globex_000000000000000000001';
 
-/** Records every call; what it answers is set per test. */
-class FakeWorkflowStarter implements WorkflowStarter {
-  readonly calls: BulkAddKeysInput[] = [];
-  startFailure: Error | undefined;
-  readiness: boolean | Error = true;
-
-  async start(input: BulkAddKeysInput): Promise<string> {
-    this.calls.push(structuredClone(input));
-    if (this.startFailure) throw this.startFailure;
-    return `lock-${input.lockId}-fake-${this.calls.length}`;
-  }
-  async ready(): Promise<boolean> {
-    if (this.readiness instanceof Error) throw this.readiness;
-    return this.readiness;
-  }
-  async close(): Promise<void> {}
-}
-
-interface Gateway {
-  baseUrl: string;
-  starter: FakeWorkflowStarter;
-  logs: string[];
-  close(): Promise<void>;
-}
-
-async function startGateway(config: GatewayConfig): Promise<Gateway> {
-  const starter = new FakeWorkflowStarter();
-  const logs: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
-  const server: Server = createServer(createApp({ config, workflowStarter: starter, logger }));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    starter,
-    logs,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
-}
-
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-const jwtFor = (claims: object, secret = SECRET, algorithm: 'HS256' | 'HS512' = 'HS256') =>
-  sign(claims, secret, { algorithm, expiresIn: '5m' });
-const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const jwtFor = (claims: object, secret = SECRET) => sign(claims, secret, { algorithm: 'HS256', expiresIn: '5m' });
 
 const validKeys = [
   { keyUuid: 'uuid-a', keyIndexNumber: 1, userId: 'user-1' },
@@ -75,43 +25,29 @@ interface Call {
   path?: string;
   /** Header overrides; `undefined` removes a default header. */
   headers?: Record<string, string | undefined>;
-  /** An object is sent as JSON; a string is sent as is. */
+  /** An object is sent as JSON; a string as is; `null` sends no body. */
   body?: unknown;
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: unknown;
-}
-
-async function call(gateway: Gateway, { method = 'POST', path = '/locks/123/BulkAddKeys', headers = {}, body }: Call) {
+/** A request with alice's valid credentials unless overridden; POST gets a valid body by default. */
+function call(gateway: TestGateway, { method = 'POST', path = '/locks/123/BulkAddKeys', headers = {}, body }: Call) {
   const merged: Record<string, string | undefined> = {
     authorization: `Bearer ${jwtFor({ sub: 'alice' })}`,
     'x-api-key': ACME_KEY,
     'content-type': 'application/json',
     ...headers,
   };
-  const sentHeaders = Object.fromEntries(
+  const sent = Object.fromEntries(
     Object.entries(merged).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
-  const payload = body === undefined ? (method === 'POST' ? JSON.stringify({ keys: validKeys }) : undefined) : body;
-  const response = await fetch(gateway.baseUrl + path, {
+  const payload =
+    body === null ? undefined : body === undefined ? (method === 'POST' ? { keys: validKeys } : undefined) : body;
+  return send(gateway.port, {
     method,
-    headers: sentHeaders,
-    // Bytes, not a string: fetch would otherwise add its own text/plain content type.
-    body:
-      payload === undefined ? undefined : Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)),
+    path,
+    headers: sent,
+    ...(payload !== undefined && { body: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
   });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json } satisfies Answer;
 }
 
 let tempDir: string;
@@ -134,347 +70,218 @@ beforeAll(() => {
 
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
-const badRequest = (message: string) => ({ error: 'Bad Request', message, code: 400 });
-const invalidBody = (paths: string[]) => ({ ...badRequest('Request body is invalid'), paths });
-const forbidden = (message: string) => ({ error: 'Forbidden', message, code: 403 });
-const unsupported = (message = 'Request body must be application/json') => ({
-  error: 'Unsupported Media Type',
-  message,
-  code: 415,
-});
+const json = (answer: Answer) => answer.json as Record<string, unknown>;
 
-/** Expected answer: an exact body, or for schema violations the exact list of `details` paths. */
-type Expected = { status: number; body: object } | { status: 400; body: ReturnType<typeof invalidBody> };
-
-const hostileRequests: Array<[name: string, request: Call, expected: Expected]> = [
-  // 401: authentication comes first and always answers the same body.
-  ['missing Authorization', { headers: { authorization: undefined } }, { status: 401, body: UNAUTHORIZED_BODY }],
-  ['Authorization without a token', { headers: { authorization: 'Bearer' } }, { status: 401, body: UNAUTHORIZED_BODY }],
-  [
-    'Authorization with two tokens',
-    { headers: { authorization: 'Bearer a b' } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  ['wrong scheme', { headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } }, { status: 401, body: UNAUTHORIZED_BODY }],
-  [
-    'token that is not a JWT',
-    { headers: { authorization: 'Bearer not-a-jwt' } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'bad JWT signature',
-    { headers: { authorization: `Bearer ${jwtFor({ sub: 'alice' }, 'some-other-secret-0123456789-abcdef')}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'expired JWT',
-    { headers: { authorization: `Bearer ${sign({ sub: 'alice', exp: nowSeconds() - 60 }, SECRET)}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'JWT not valid yet',
-    { headers: { authorization: `Bearer ${sign({ sub: 'alice', nbf: nowSeconds() + 60 }, SECRET)}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'alg none token',
-    { headers: { authorization: `Bearer ${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: 'alice' })}.` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'algorithm the configuration did not name (HS512)',
-    { headers: { authorization: `Bearer ${jwtFor({ sub: 'alice' }, SECRET, 'HS512')}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'missing sub',
-    { headers: { authorization: `Bearer ${jwtFor({ org: 'acme' })}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'empty sub',
-    { headers: { authorization: `Bearer ${jwtFor({ sub: '' })}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'numeric sub',
-    { headers: { authorization: `Bearer ${jwtFor({ sub: 42 })}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    'org claim that is not a string',
-    { headers: { authorization: `Bearer ${jwtFor({ sub: 'alice', org: ['acme'] })}` } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  ['missing X-API-Key', { headers: { 'x-api-key': undefined } }, { status: 401, body: UNAUTHORIZED_BODY }],
-  ['unknown API key', { headers: { 'x-api-key': 'lk_nobody_knows_me' } }, { status: 401, body: UNAUTHORIZED_BODY }],
-  ['API key with a space', { headers: { 'x-api-key': `${ACME_KEY} x` } }, { status: 401, body: UNAUTHORIZED_BODY }],
-  [
-    '401 before a bad lockId is looked at',
-    { path: '/locks/abc/BulkAddKeys', headers: { 'x-api-key': undefined } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    '401 before the body is looked at',
-    { headers: { authorization: undefined, 'content-type': 'text/plain' }, body: '{oops' },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-  [
-    '401 for any path under /locks without credentials',
-    { method: 'GET', path: '/locks/123/whatever', headers: { authorization: undefined } },
-    { status: 401, body: UNAUTHORIZED_BODY },
-  ],
-
-  // 400: lockId, checked after authentication and before authorization.
-  ...['abc', '0', '-1', '1e3', '0x10', '12abc', '007', '1.5', ' 12', String(2 ** 53)].map(
-    (lockId): [string, Call, Expected] => [
-      `lockId ${JSON.stringify(lockId)}`,
-      { path: `/locks/${encodeURIComponent(lockId)}/BulkAddKeys`, headers: { 'x-api-key': GLOBEX_KEY } },
-      {
-        status: 400,
-        body: { ...badRequest('lockId is invalid'), details: [{ path: 'lockId', message: expect.any(String) }] },
-      },
-    ],
-  ),
-  [
-    'undecodable path',
-    { path: '/locks/%E0%A4%A/BulkAddKeys' },
-    { status: 400, body: badRequest('The request could not be processed') },
-  ],
-
-  // 403: authenticated, not allowed.
-  [
-    'lock of another organization',
-    { path: '/locks/999/BulkAddKeys' },
-    { status: 403, body: forbidden('This API key may not manage lock 999') },
-  ],
-  [
-    'org claim differs from the API key organization',
-    { headers: { authorization: `Bearer ${jwtFor({ sub: 'alice', org: 'globex' })}` } },
-    { status: 403, body: forbidden("The token's organization does not match the API key's organization") },
-  ],
-  [
-    '403 before the body is looked at',
-    { path: '/locks/999/BulkAddKeys', body: '{oops' },
-    { status: 403, body: forbidden('This API key may not manage lock 999') },
-  ],
-
-  // 415, 413, malformed JSON.
-  ['wrong content type', { headers: { 'content-type': 'text/plain' } }, { status: 415, body: unsupported() }],
-  ['missing content type', { headers: { 'content-type': undefined }, body: '' }, { status: 415, body: unsupported() }],
-  [
-    'JSON-ish content type',
-    { headers: { 'content-type': 'application/json-patch+json' } },
-    { status: 415, body: unsupported() },
-  ],
-  [
-    'non-UTF-8 charset',
-    { headers: { 'content-type': 'application/json; charset=iso-8859-1' } },
-    { status: 415, body: unsupported('Request body must be UTF-8 encoded JSON') },
-  ],
-  [
-    'compressed body',
-    { headers: { 'content-encoding': 'gzip' } },
-    { status: 415, body: unsupported('Request body must not be compressed') },
-  ],
-  ['malformed JSON', { body: '{"keys": [' }, { status: 400, body: badRequest('Request body is not valid JSON') }],
-  [
-    'JSON that is not an object',
-    { body: '"keys"' },
-    { status: 400, body: badRequest('Request body is not valid JSON') },
-  ],
-  [
-    'oversize body',
-    { body: JSON.stringify({ keys: [{ keyUuid: 'x'.repeat(1024 * 1024), keyIndexNumber: 1, userId: 'u' }] }) },
-    {
-      status: 413,
-      body: { error: 'Payload Too Large', message: 'Request body must be at most 1048576 bytes', code: 413 },
-    },
-  ],
-
-  // 400: body schema, with the paths of what is wrong.
-  ['empty body', { body: '' }, { status: 400, body: invalidBody(['keys']) }],
-  ['empty keys', { body: { keys: [] } }, { status: 400, body: invalidBody(['keys']) }],
-  ['missing keys', { body: {} }, { status: 400, body: invalidBody(['keys']) }],
-  ['keys not an array', { body: { keys: { keyUuid: 'a' } } }, { status: 400, body: invalidBody(['keys']) }],
-  ['array instead of object', { body: [validKeys[0]] }, { status: 400, body: invalidBody(['']) }],
-  [
-    'wrong types',
-    { body: { keys: [{ keyUuid: 5, keyIndexNumber: '1', userId: null }] } },
-    { status: 400, body: invalidBody(['keys.0.keyUuid', 'keys.0.keyIndexNumber', 'keys.0.userId']) },
-  ],
-  [
-    'missing key fields',
-    { body: { keys: [validKeys[0], { keyUuid: 'uuid-c' }] } },
-    { status: 400, body: invalidBody(['keys.1.keyIndexNumber', 'keys.1.userId']) },
-  ],
-  ['extra property on the body', { body: { keys: validKeys, admin: true } }, { status: 400, body: invalidBody(['']) }],
-  [
-    '__proto__ on the body',
-    { body: '{"keys":[],"__proto__":{"admin":true}}' },
-    { status: 400, body: invalidBody(['keys', '']) },
-  ],
-  [
-    'extra property on a key',
-    { body: { keys: [{ ...validKeys[0], lockId: 7 }] } },
-    { status: 400, body: invalidBody(['keys.0']) },
-  ],
-  [
-    'duplicate keyUuid',
-    { body: { keys: [validKeys[0], { ...validKeys[1], keyUuid: 'uuid-a' }] } },
-    { status: 400, body: invalidBody(['keys.1.keyUuid']) },
-  ],
-  [
-    'duplicate keyIndexNumber',
-    { body: { keys: [validKeys[0], { ...validKeys[1], keyIndexNumber: 1 }] } },
-    { status: 400, body: invalidBody(['keys.1.keyIndexNumber']) },
-  ],
-  [
-    'control characters',
-    {
-      body: {
-        keys: [
-          { ...validKeys[0], userId: 'bob\u0000' },
-          { ...validKeys[1], keyUuid: 'uuid\u009b' },
-        ],
-      },
-    },
-    { status: 400, body: invalidBody(['keys.0.userId', 'keys.1.keyUuid']) },
-  ],
-  [
-    'empty and too long strings',
-    {
-      body: {
-        keys: [
-          { ...validKeys[0], keyUuid: '' },
-          { ...validKeys[1], userId: 'u'.repeat(129) },
-        ],
-      },
-    },
-    { status: 400, body: invalidBody(['keys.0.keyUuid', 'keys.1.userId']) },
-  ],
-  [
-    'keyIndexNumber out of range or fractional',
-    {
-      body: {
-        keys: [
-          key(1),
-          { ...key(2), keyIndexNumber: -1 },
-          { ...key(3), keyIndexNumber: 65536 },
-          { ...key(4), keyIndexNumber: 1.5 },
-        ],
-      },
-    },
-    { status: 400, body: invalidBody(['keys.1.keyIndexNumber', 'keys.2.keyIndexNumber', 'keys.3.keyIndexNumber']) },
-  ],
-  [
-    '1001 keys',
-    { body: { keys: Array.from({ length: 1001 }, (_, i) => key(i)) } },
-    { status: 400, body: invalidBody(['keys']) },
-  ],
-
-  // 404.
-  [
-    'unknown route',
-    { method: 'GET', path: '/nope', headers: {} },
-    { status: 404, body: { error: 'Not Found', message: 'The requested resource does not exist', code: 404 } },
-  ],
-  [
-    'unknown route under /locks with credentials',
-    { path: '/locks/123/BulkRemoveKeys' },
-    { status: 404, body: { error: 'Not Found', message: 'The requested resource does not exist', code: 404 } },
-  ],
-];
-
-describe('POST /locks/:lockId/BulkAddKeys rejects hostile input', () => {
-  let gateway: Gateway;
-  beforeAll(async () => {
-    gateway = await startGateway(config);
-  });
-  afterAll(() => gateway.close());
-
-  test.each(hostileRequests)('%s', async (_name, request, expected) => {
-    const answer = await call(gateway, request);
-    expect(answer.status).toBe(expected.status);
-    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-    if ('paths' in expected.body) {
-      const { paths, ...rest } = expected.body;
-      expect(answer.json).toEqual({ ...rest, details: paths.map((path) => ({ path, message: expect.any(String) })) });
-    } else {
-      expect(answer.json).toEqual(expected.body);
-    }
-    if (expected.status === 401) expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="lockkeys"');
-  });
-
-  test('no rejected request started a workflow', () => {
-    expect(gateway.starter.calls).toEqual([]);
-  });
-
-  test('the gateway still answers after all of them', async () => {
-    const answer = await call(gateway, { method: 'GET', path: '/healthz' });
-    expect(answer.status).toBe(200);
-    expect(answer.json).toEqual({ status: 'ok' });
-  });
-});
-
-describe('POST /locks/:lockId/BulkAddKeys accepts a valid request', () => {
-  let gateway: Gateway;
+describe('POST /locks/:lockId/BulkAddKeys', () => {
+  let gateway: TestGateway;
   beforeEach(async () => {
     gateway = await startGateway(config);
   });
   afterEach(() => gateway.close());
 
-  test('202 with Location, the instanceId, and the exact workflow input', async () => {
+  test('202 with Location, the instanceId, and the exact run input', async () => {
     const answer = await call(gateway, {});
     expect(answer.status).toBe(202);
     expect(answer.json).toEqual({ success: true, lockId: 123, instanceId: 'lock-123-fake-1' });
-    expect(answer.headers.get('location')).toBe('/locks/123/BulkAddKeys/lock-123-fake-1');
-    expect(gateway.starter.calls).toEqual([{ lockId: 123, orgId: 'acme', requestedBy: 'alice', keys: validKeys }]);
+    expect(answer.headers.location).toBe('/locks/123/BulkAddKeys/lock-123-fake-1');
+    expect(answer.headers['idempotent-replayed']).toBeUndefined();
+    expect(gateway.runs.started).toEqual([
+      { input: { lockId: 123, orgId: 'acme', requestedBy: 'alice', keys: validKeys } },
+    ]);
   });
 
-  test('a matching org claim, a wildcard key and the largest lockId are accepted', async () => {
+  test('a matching org claim, a wildcard key, the largest lockId and 1000 keys are accepted', async () => {
     const lockId = Number.MAX_SAFE_INTEGER;
     const answer = await call(gateway, {
       path: `/locks/${lockId}/BulkAddKeys`,
       headers: {
         authorization: `Bearer ${jwtFor({ sub: 'bob', org: 'globex' })}`,
         'x-api-key': GLOBEX_KEY,
-        'content-type': 'Application/JSON; charset=utf-8',
+        'content-type': 'Application/JSON; charset="UTF-8"',
       },
       body: { keys: Array.from({ length: 1000 }, (_, i) => ({ ...key(i), keyIndexNumber: 65535 - i })) },
     });
     expect(answer.status).toBe(202);
     expect(answer.json).toEqual({ success: true, lockId, instanceId: `lock-${lockId}-fake-1` });
-    expect(gateway.starter.calls).toHaveLength(1);
-    expect(gateway.starter.calls[0]).toMatchObject({ lockId, orgId: 'globex', requestedBy: 'bob' });
-    expect(gateway.starter.calls[0]?.keys).toHaveLength(1000);
+    expect(gateway.runs.started).toHaveLength(1);
+    expect(gateway.runs.started[0]?.input).toMatchObject({ lockId, orgId: 'globex', requestedBy: 'bob' });
+    expect(gateway.runs.started[0]?.input.keys).toHaveLength(1000);
   });
 
-  test('a JWT expired within the 5 s clock tolerance is still accepted', async () => {
+  test('a JWT expired within the 5 s clock tolerance is still accepted; the scheme is case-insensitive', async () => {
     const token = sign({ sub: 'alice', exp: nowSeconds() - 2 }, SECRET);
     const answer = await call(gateway, { headers: { authorization: `bearer ${token}` } });
     expect(answer.status).toBe(202);
   });
 
-  test('503 with SPEC body when Temporal is unreachable, and the process keeps serving', async () => {
-    gateway.starter.startFailure = new TemporalUnavailableError('connection refused');
+  test('Idempotency-Key: the same request is replayed, a different body is 409, another lock is a new run', async () => {
+    const headers = { 'idempotency-key': 'order-42' };
+    const first = await call(gateway, { headers });
+    expect(first.status).toBe(202);
+    expect(gateway.runs.started).toEqual([
+      { input: expect.objectContaining({ lockId: 123 }), idempotencyKey: 'order-42' },
+    ]);
+
+    const replay = await call(gateway, { headers });
+    expect(replay.status).toBe(202);
+    expect(replay.json).toEqual(first.json);
+    expect(replay.headers.location).toBe(first.headers.location);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(gateway.runs.started).toHaveLength(1);
+
+    const conflict = await call(gateway, { headers, body: { keys: [validKeys[0]] } });
+    expect(conflict.status).toBe(409);
+    expect(conflict.json).toEqual({
+      error: 'Conflict',
+      message: 'Idempotency-Key was already used with a different request',
+      code: 409,
+    });
+
+    const otherLock = await call(gateway, { headers, path: '/locks/124/BulkAddKeys' });
+    expect(otherLock.status).toBe(202);
+    expect(json(otherLock).instanceId).toBe('lock-124-fake-2');
+    expect(gateway.runs.started).toHaveLength(2);
+  });
+
+  test('503 with the SPEC body when Temporal is unreachable, and the process keeps serving', async () => {
+    gateway.runs.unavailable = true;
     const answer = await call(gateway, {});
     expect(answer.status).toBe(503);
     expect(answer.json).toEqual({
       error: 'Service Unavailable',
-      message: 'The workflow service is unavailable; nothing was started, please retry later',
+      message: 'The workflow service is unavailable; nothing was started or changed, please retry later',
       code: 503,
     });
     expect((await call(gateway, { method: 'GET', path: '/healthz' })).status).toBe(200);
+    gateway.runs.unavailable = false;
+    expect((await call(gateway, {})).status).toBe(202);
   });
 
-  test('500 without internals when the starter fails unexpectedly', async () => {
-    gateway.starter.startFailure = new Error('secret detail at /srv/internal.ts:42');
+  test('500 without internals when the RunService fails unexpectedly', async () => {
+    const failure = new Error('secret detail at /srv/internal.ts:42');
+    gateway.runs.failure = failure;
     const answer = await call(gateway, {});
     expect(answer.status).toBe(500);
     expect(answer.json).toEqual({ error: 'Internal Server Error', message: 'An unexpected error occurred', code: 500 });
     expect(answer.text).not.toContain('secret detail');
+    expect(answer.text).not.toContain('internal.ts');
     expect(gateway.logs.join('\n')).toContain('secret detail');
+  });
+});
+
+describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () => {
+  let gateway: TestGateway;
+  beforeEach(async () => {
+    gateway = await startGateway(config);
+  });
+  afterEach(() => gateway.close());
+
+  test("GET answers the status body of the caller's own run, asking with the caller's org", async () => {
+    gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme', keys: [validKeys[0]!] });
+    const answer = await call(gateway, { method: 'GET', path: '/locks/123/BulkAddKeys/lock-123-run' });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({
+      instanceId: 'lock-123-run',
+      lockId: 123,
+      status: 'running',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      closedAt: null,
+      summary: { total: 1, added: 0, failed: 0, pending: 1, cancelled: 0 },
+      keys: [{ ...validKeys[0], status: 'pending', attempts: 0, error: null }],
+    });
+    expect(gateway.runs.calls).toEqual([
+      { method: 'status', ref: { instanceId: 'lock-123-run', lockId: 123, orgId: 'acme' } },
+    ]);
+  });
+
+  test('the run a POST started is readable at its Location', async () => {
+    const started = await call(gateway, {});
+    const answer = await call(gateway, { method: 'GET', path: started.headers.location! });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ instanceId: 'lock-123-fake-1', lockId: 123, status: 'queued' });
+  });
+
+  test('cancel answers 202 with the status body, whatever body or content type came with it', async () => {
+    gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme' });
+    const answer = await call(gateway, {
+      path: '/locks/123/BulkAddKeys/lock-123-run/cancel',
+      headers: { 'content-type': 'text/plain' },
+      body: 'please stop {not json',
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.json).toMatchObject({
+      instanceId: 'lock-123-run',
+      status: 'cancelled',
+      closedAt: expect.any(String),
+    });
+    expect(gateway.runs.cancelled).toEqual([{ instanceId: 'lock-123-run', lockId: 123, orgId: 'acme' }]);
+
+    const again = await call(gateway, { path: '/locks/123/BulkAddKeys/lock-123-run/cancel', body: null });
+    expect(again.status).toBe(409);
+    expect(again.json).toEqual({
+      error: 'Conflict',
+      message: 'The run has already closed; there is nothing to cancel',
+      code: 409,
+    });
+  });
+
+  test('503 on GET and cancel when Temporal is unreachable', async () => {
+    gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme' });
+    gateway.runs.unavailable = true;
+    for (const request of [
+      { method: 'GET', path: '/locks/123/BulkAddKeys/lock-123-run' },
+      { method: 'POST', path: '/locks/123/BulkAddKeys/lock-123-run/cancel', body: null },
+    ]) {
+      const answer = await call(gateway, request);
+      expect(answer.status).toBe(503);
+      expect(json(answer).error).toBe('Service Unavailable');
+    }
+    expect(gateway.runs.cancelled).toEqual([]);
+  });
+});
+
+describe('per-API-key rate limit', () => {
+  let gateway: TestGateway;
+  beforeEach(async () => {
+    gateway = await startGateway({ ...config, limits: { ...config.limits, rateLimitPerMinute: 3 } });
+  });
+  afterEach(() => gateway.close());
+
+  test('the 4th request of a key in a minute is 429 with Retry-After; other keys keep their budget', async () => {
+    gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme' });
+    // Every authenticated request counts, rejected ones and reads included.
+    expect((await call(gateway, {})).status).toBe(202);
+    expect((await call(gateway, { path: '/locks/999/BulkAddKeys' })).status).toBe(403);
+    expect((await call(gateway, { method: 'GET', path: '/locks/123/BulkAddKeys/lock-123-run' })).status).toBe(200);
+    const limited = await call(gateway, {});
+    expect(limited.status).toBe(429);
+    expect(limited.json).toEqual({
+      error: 'Too Many Requests',
+      message: 'Rate limit exceeded for this API key; retry after the number of seconds in Retry-After',
+      code: 429,
+    });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(gateway.runs.started).toHaveLength(1);
+
+    const otherKey = await call(gateway, {
+      path: '/locks/500/BulkAddKeys',
+      headers: { authorization: `Bearer ${jwtFor({ sub: 'bob' })}`, 'x-api-key': GLOBEX_KEY },
+    });
+    expect(otherKey.status).toBe(202);
+  });
+
+  test("unauthenticated requests get 401, never 429, and spend no key's budget", async () => {
+    for (let i = 0; i < 10; i++) {
+      const answer = await call(gateway, { headers: { 'x-api-key': 'lk_flood' } });
+      expect(answer.status).toBe(401);
+    }
+    for (let i = 0; i < 3; i++) expect((await call(gateway, {})).status).toBe(202);
+  });
+
+  test('successful answers carry the RateLimit headers', async () => {
+    const answer = await call(gateway, {});
+    expect(answer.headers['ratelimit']).toMatch(/^"3-in-1min"; r=2; t=(59|60)$/);
   });
 });
 
@@ -487,7 +294,9 @@ describe('development credentials', () => {
         headers: { authorization: `Bearer ${jwtFor({ sub: 'dev-user' }, DEV_JWT_SECRET)}`, 'x-api-key': DEV_API_KEY },
       });
       expect(answer.status).toBe(202);
-      expect(gateway.starter.calls).toEqual([{ lockId: 42, orgId: 'dev', requestedBy: 'dev-user', keys: validKeys }]);
+      expect(gateway.runs.started).toEqual([
+        { input: { lockId: 42, orgId: 'dev', requestedBy: 'dev-user', keys: validKeys } },
+      ]);
     } finally {
       await gateway.close();
     }
@@ -495,7 +304,7 @@ describe('development credentials', () => {
 });
 
 describe('operations', () => {
-  let gateway: Gateway;
+  let gateway: TestGateway;
   beforeEach(async () => {
     gateway = await startGateway(config);
   });
@@ -517,12 +326,12 @@ describe('operations', () => {
     ],
     [
       'probe throwing',
-      new Error('boom'),
+      new TemporalUnavailableError('boom'),
       503,
       { error: 'Service Unavailable', message: 'The workflow service is not reachable', code: 503 },
     ],
   ])('/readyz when Temporal is %s', async (_name, readiness, status, body) => {
-    gateway.starter.readiness = readiness;
+    gateway.runs.readiness = readiness;
     const answer = await call(gateway, { method: 'GET', path: '/readyz' });
     expect(answer.status).toBe(status);
     expect(answer.json).toEqual(body);
@@ -530,20 +339,44 @@ describe('operations', () => {
 
   test('X-Request-Id: a sane one is echoed, anything else is replaced, and log lines carry it', async () => {
     const echoed = await call(gateway, { method: 'GET', path: '/healthz', headers: { 'x-request-id': 'abc-123' } });
-    expect(echoed.headers.get('x-request-id')).toBe('abc-123');
+    expect(echoed.headers['x-request-id']).toBe('abc-123');
     const replaced = await call(gateway, {
       method: 'GET',
       path: '/healthz',
       headers: { 'x-request-id': 'a"b<script>' },
     });
-    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const failed = await call(gateway, { headers: { 'x-request-id': 'req-401', 'x-api-key': 'lk_wrong_key' } });
-    expect(failed.headers.get('x-request-id')).toBe('req-401');
+    expect(failed.headers['x-request-id']).toBe('req-401');
     const lines = gateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toContainEqual(expect.objectContaining({ reqId: 'req-401', reason: 'X-API-Key unknown' }));
     expect(lines).toContainEqual(
       expect.objectContaining({ reqId: 'req-401', status: 401, path: '/locks/123/BulkAddKeys' }),
     );
+  });
+
+  test('every log line of a request carries its request id', async () => {
+    gateway.runs.seedRun('lock-123-other-org', { lockId: 123, orgId: 'globex' });
+    await call(gateway, { headers: { 'x-request-id': 'req-ok' } });
+    await call(gateway, {
+      method: 'GET',
+      path: '/locks/123/BulkAddKeys/lock-123-other-org',
+      headers: { 'x-request-id': 'req-404' },
+    });
+    const lines = gateway.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((line) => line.reqId === 'req-ok').map((line) => line.msg)).toEqual([
+      'bulkAddKeys started',
+      'request completed',
+    ]);
+    // The client learns nothing about whose run it is; the log says why it was not found.
+    expect(lines.filter((line) => line.reqId === 'req-404')).toEqual([
+      expect.objectContaining({
+        status: 404,
+        reason: 'No such run for this lock',
+        cause: expect.stringContaining('lock-123-other-org'),
+      }),
+      expect.objectContaining({ msg: 'request completed', status: 404 }),
+    ]);
   });
 
   test('logs never contain credentials', async () => {
@@ -556,10 +389,18 @@ describe('operations', () => {
     expect(logs).not.toContain('lk_wrong_key');
   });
 
-  test('no X-Powered-By, and responses are not cached', async () => {
-    const answer = await call(gateway, { method: 'GET', path: '/healthz' });
-    expect(answer.headers.get('x-powered-by')).toBeNull();
-    expect(answer.headers.get('cache-control')).toBe('no-store');
-    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+  test('security headers: helmet on, no X-Powered-By, nothing cached', async () => {
+    for (const answer of [
+      await call(gateway, { method: 'GET', path: '/healthz' }),
+      await call(gateway, { headers: { authorization: undefined } }),
+    ]) {
+      expect(answer.headers['x-powered-by']).toBeUndefined();
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(answer.headers['x-content-type-options']).toBe('nosniff');
+      expect(answer.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(answer.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(answer.headers['strict-transport-security']).toBeDefined();
+      expect(answer.headers['x-request-id']).toBeDefined();
+    }
   });
 });

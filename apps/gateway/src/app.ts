@@ -1,22 +1,39 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import {
   type BulkAddKeysAccepted,
   type BulkAddKeysInput,
   bulkAddKeysBodySchema,
+  idempotencyKeySchema,
+  instanceIdSchema,
   issuesToDetails,
   lockIdSchema,
 } from '@lockkeys/contracts';
 import express, { type Express, type RequestHandler, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { type Authenticator, createAuthenticator, type Principal } from './auth';
 import type { GatewayConfig } from './config';
-import { BadRequestError, errorHandler, notFound, ServiceUnavailableError, UnsupportedMediaTypeError } from './errors';
-import { TemporalUnavailableError, type WorkflowStarter } from './temporal';
+import {
+  BadRequestError,
+  errorHandler,
+  NotFoundError,
+  notFound,
+  PayloadTooLargeError,
+  RUN_NOT_FOUND_MESSAGE,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+  UnsupportedMediaTypeError,
+} from './errors';
+import type { RunRef, RunService } from './runs';
 
-/** What {@link createApp} needs; tests pass a fake `workflowStarter`. */
+/** What {@link createApp} needs; tests pass a fake `runs`. */
 export interface AppDependencies {
   config: GatewayConfig;
-  workflowStarter: WorkflowStarter;
+  /** Starts, reads and cancels runs (Temporal in production). */
+  runs: RunService;
   logger: Logger;
 }
 
@@ -26,20 +43,25 @@ interface GatewayLocals {
   log: Logger;
   principal?: Principal;
   lockId?: number;
+  instanceId?: string;
+  idempotencyKey?: string;
 }
 
 // Echo a caller's request id only when it is short and harmless in headers and logs.
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Enough to fix a request; a body with thousands of bad keys must not produce a multi-megabyte answer.
 const MAX_DETAILS = 100;
+const RATE_LIMIT_WINDOW_MS = 60_000;
 
 const locals = (res: Response) => res.locals as GatewayLocals;
 
 /**
  * Builds the gateway's express app (it does not listen): health probes, `POST /locks/{lockId}/BulkAddKeys`,
- * and one error middleware that turns every failure into SPEC's error body.
+ * `GET .../BulkAddKeys/{instanceId}`, `POST .../BulkAddKeys/{instanceId}/cancel`, and one error middleware
+ * that turns every failure into SPEC's error body. Checks run in this order on `/locks`: credentials (401),
+ * per-API-key rate limit (429), `lockId` (400), authorization (403), then the route's own input.
  */
-export function createApp({ config, workflowStarter, logger }: AppDependencies): Express {
+export function createApp({ config, runs, logger }: AppDependencies): Express {
   const authenticator = createAuthenticator(config);
   const bodySchema = bulkAddKeysBodySchema({
     maxKeysPerRequest: config.limits.maxKeysPerRequest,
@@ -50,29 +72,41 @@ export function createApp({ config, workflowStarter, logger }: AppDependencies):
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(requestContext(logger));
+  app.use(helmet());
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
   app.get('/readyz', async (_req, res) => {
-    const ready = await workflowStarter.ready().catch(() => false);
+    const ready = await runs.ready().catch(() => false);
     if (!ready) throw new ServiceUnavailableError('The workflow service is not reachable');
     res.json({ status: 'ok' });
   });
 
   const locks = express.Router();
-  // Everything under /locks needs credentials, checked before the path or body is even looked at.
-  locks.use(authenticate(authenticator));
+  // Everything under /locks needs credentials, checked before the path or body is even looked at; the rate
+  // limit comes right after, keyed by API key, so anonymous floods never spend a customer's budget.
+  locks.use(authenticate(authenticator), perApiKeyRateLimit(config.limits.rateLimitPerMinute, logger));
+  const lockAccess = [parseLockId, authorizeLock(authenticator)];
+
   locks.post(
     '/:lockId/BulkAddKeys',
-    parseLockId,
-    authorizeLock(authenticator),
+    ...lockAccess,
     requireJsonContentType,
-    // Content type was checked above, so parse whatever came; inflate off keeps MAX_BODY_BYTES a true bound.
-    express.json({ limit: config.limits.maxBodyBytes, strict: true, type: () => true, inflate: false }),
+    rejectDeclaredOversizeBody(config.limits.maxBodyBytes),
+    parseIdempotencyKey,
+    // Content type was checked above, so parse whatever came; inflate off keeps MAX_BODY_BYTES a true bound,
+    // and strict off lets zod say "body must be a JSON object" instead of "not JSON" for `"text"` or `null`.
+    express.json({
+      limit: config.limits.maxBodyBytes,
+      strict: false,
+      type: () => true,
+      inflate: false,
+      verify: rejectInvalidUtf8,
+    }),
     async (req, res) => {
-      const { log, principal, lockId } = locals(res);
+      const { log, principal, lockId, idempotencyKey } = locals(res);
       if (principal === undefined || lockId === undefined) throw new Error('route wiring: principal or lockId missing');
       if (req.body === undefined) throw new BadRequestError('Request body is required');
       const body = bodySchema.safeParse(req.body);
@@ -86,28 +120,43 @@ export function createApp({ config, workflowStarter, logger }: AppDependencies):
         requestedBy: principal.subject,
         keys: body.data.keys,
       };
-      let instanceId: string;
-      try {
-        instanceId = await workflowStarter.start(input);
-      } catch (err) {
-        if (err instanceof TemporalUnavailableError) {
-          log.warn({ err, lockId }, 'workflow service unavailable; nothing started');
-          throw new ServiceUnavailableError();
-        }
-        throw err;
-      }
+      const { instanceId, replayed } = await runs.start({
+        input,
+        ...(idempotencyKey !== undefined && { idempotencyKey }),
+      });
 
       log.info(
-        { lockId, instanceId, orgId: principal.orgId, apiKeyId: principal.apiKeyId, keyCount: input.keys.length },
-        'bulkAddKeys started',
+        {
+          lockId,
+          instanceId,
+          orgId: principal.orgId,
+          apiKeyId: principal.apiKeyId,
+          keyCount: input.keys.length,
+          replayed,
+        },
+        replayed ? 'bulkAddKeys replayed' : 'bulkAddKeys started',
       );
       const accepted: BulkAddKeysAccepted = { success: true, lockId, instanceId };
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       res
         .status(202)
         .setHeader('Location', `/locks/${lockId}/BulkAddKeys/${encodeURIComponent(instanceId)}`)
         .json(accepted);
     },
   );
+
+  locks.get('/:lockId/BulkAddKeys/:instanceId', ...lockAccess, parseInstanceId, async (_req, res) => {
+    res.json(await runs.status(runRef(res)));
+  });
+
+  // Cancel takes no body: whatever came (any type, any size) is never read, so it cannot matter.
+  locks.post('/:lockId/BulkAddKeys/:instanceId/cancel', ...lockAccess, parseInstanceId, async (_req, res) => {
+    const ref = runRef(res);
+    const status = await runs.cancel(ref);
+    locals(res).log.info({ ...ref, apiKeyId: locals(res).principal?.apiKeyId }, 'bulkAddKeys cancel requested');
+    res.status(202).json(status);
+  });
+
   app.use('/locks', locks);
 
   app.use(notFound);
@@ -115,7 +164,7 @@ export function createApp({ config, workflowStarter, logger }: AppDependencies):
   return app;
 }
 
-/** Request id, child logger, defensive headers and one access-log line per request. */
+/** Request id, child logger, caching policy and one access-log line per request. */
 function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
@@ -123,14 +172,14 @@ function requestContext(logger: Logger): RequestHandler {
     const log = logger.child({ reqId: requestId });
     Object.assign(res.locals, { requestId, log } satisfies GatewayLocals);
     res.setHeader('X-Request-Id', requestId);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
 
     const startedAt = performance.now();
     res.on('finish', () => {
       const path = req.originalUrl.split('?', 1)[0]?.slice(0, 512);
       const durationMs = Math.round(performance.now() - startedAt);
-      log.info({ method: req.method, path, status: res.statusCode, durationMs }, 'request completed');
+      const apiKeyId = locals(res).principal?.apiKeyId;
+      log.info({ method: req.method, path, status: res.statusCode, durationMs, apiKeyId }, 'request completed');
     });
     next();
   };
@@ -141,6 +190,24 @@ function authenticate(authenticator: Authenticator): RequestHandler {
     locals(res).principal = authenticator.authenticate(req.get('authorization'), req.headers['x-api-key']);
     next();
   };
+}
+
+/** express-rate-limit, one budget per API key id (in memory: per gateway process). */
+function perApiKeyRateLimit(limitPerMinute: number, logger: Logger): RequestHandler {
+  return rateLimit({
+    windowMs: RATE_LIMIT_WINDOW_MS,
+    limit: limitPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (_req, res) => {
+      const apiKeyId = locals(res).principal?.apiKeyId;
+      if (apiKeyId === undefined) throw new Error('route wiring: rate limit before authentication');
+      return apiKeyId;
+    },
+    // Retry-After is already set; the body comes from the one error middleware like every other error.
+    handler: (_req, _res, next) => next(new TooManyRequestsError()),
+    logger,
+  });
 }
 
 const parseLockId: RequestHandler = (req, res, next) => {
@@ -164,8 +231,62 @@ function authorizeLock(authenticator: Authenticator): RequestHandler {
   };
 }
 
-const requireJsonContentType: RequestHandler = (req, _res, next) => {
-  const mediaType = req.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase();
-  if (mediaType !== 'application/json') throw new UnsupportedMediaTypeError();
+// A malformed instanceId answers exactly like an unknown or foreign one: its shape reveals nothing.
+const parseInstanceId: RequestHandler = (req, res, next) => {
+  const instanceId = instanceIdSchema.safeParse(req.params.instanceId);
+  if (!instanceId.success) throw new NotFoundError(RUN_NOT_FOUND_MESSAGE);
+  locals(res).instanceId = instanceId.data;
   next();
 };
+
+/** The run the caller asks about, with the caller's organization: RunService answers 404 for anyone else's. */
+function runRef(res: Response): RunRef {
+  const { principal, lockId, instanceId } = locals(res);
+  if (principal === undefined || lockId === undefined || instanceId === undefined) {
+    throw new Error('route wiring: principal, lockId or instanceId missing');
+  }
+  return { instanceId, lockId, orgId: principal.orgId };
+}
+
+const requireJsonContentType: RequestHandler = (req, _res, next) => {
+  const [mediaType, ...parameters] = (req.get('content-type') ?? '')
+    .split(';')
+    .map((part) => part.trim().toLowerCase());
+  if (mediaType !== 'application/json') throw new UnsupportedMediaTypeError();
+  const charset = parameters
+    .find((parameter) => parameter.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/^"(.*)"$/, '$1');
+  // body-parser would decode UTF-16 too; SPEC's JSON is UTF-8 only.
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new UnsupportedMediaTypeError('Request body must be UTF-8 encoded JSON');
+  }
+  next();
+};
+
+/** 413 from the Content-Length header alone, before a byte of the body is read (chunked bodies are counted as they come). */
+function rejectDeclaredOversizeBody(maxBodyBytes: number): RequestHandler {
+  return (req, _res, next) => {
+    const declared = Number(req.get('content-length'));
+    if (Number.isFinite(declared) && declared > maxBodyBytes) throw new PayloadTooLargeError(maxBodyBytes);
+    next();
+  };
+}
+
+const parseIdempotencyKey: RequestHandler = (req, res, next) => {
+  const header = req.get('idempotency-key');
+  if (header === undefined) return next();
+  const idempotencyKey = idempotencyKeySchema.safeParse(header);
+  if (!idempotencyKey.success) {
+    throw new BadRequestError('Idempotency-Key is invalid', [
+      { path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' },
+    ]);
+  }
+  locals(res).idempotencyKey = idempotencyKey.data;
+  next();
+};
+
+/** body-parser would turn invalid UTF-8 into U+FFFD and let it through as a valid-looking keyUuid. */
+function rejectInvalidUtf8(_req: IncomingMessage, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw new BadRequestError('Request body is not valid UTF-8');
+}

@@ -1,8 +1,13 @@
-import { createHash, createSecretKey, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { JsonWebTokenError, NotBeforeError, TokenExpiredError, verify, type VerifyOptions } from 'jsonwebtoken';
 import { z } from 'zod';
 import type { GatewayConfig } from './config';
 import { ForbiddenError, UnauthorizedError } from './errors';
+
+/** JWT algorithms the gateway can be configured for (SPEC: HS256, RS256, ES256; never `none`). */
+export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
+/** One of {@link JWT_ALGORITHMS}. */
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** One accepted API key, as configured: its hash, never the key itself. */
 export interface ApiKeyRecord {
@@ -13,6 +18,8 @@ export interface ApiKeyRecord {
   orgId: string;
   /** Locks the organization may manage with this key; `*` is every lock. */
   locks: readonly number[] | '*';
+  /** A revoked key stays in the file for the record but authenticates nothing. */
+  revoked?: boolean;
 }
 
 /** Who is calling, once both credentials checked out. */
@@ -38,10 +45,49 @@ export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
 }
 
-const CLOCK_TOLERANCE_SECONDS = 5;
+/** An HS256 verification key from a shared secret. */
+export function jwtSecretKey(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(secret, 'utf8'));
+}
+
+// jsonwebtoken refuses smaller RSA keys at verify time; refusing them at start-up says why.
+const MIN_RSA_BITS = 2048;
+
+/**
+ * An RS256/ES256 verification key from a PEM public key (SPKI, PKCS#1 or an X.509 certificate); the
+ * algorithm follows from the key: RSA → RS256, EC P-256 → ES256. Literal `\n` sequences (a PEM squeezed
+ * into one env line) are read as newlines. Throws an Error whose one-line message says what is wrong.
+ */
+export function jwtPublicKey(pem: string): { algorithm: 'RS256' | 'ES256'; key: KeyObject } {
+  const text = pem.includes('-----BEGIN') && !pem.includes('\n') ? pem.replace(/\\n/g, '\n') : pem;
+  // createPublicKey would quietly derive the public half; a private key has no business in the gateway.
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
+    throw new Error('holds a private key; configure the public key only');
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(text);
+  } catch {
+    throw new Error('is not a PEM public key');
+  }
+  const { asymmetricKeyType: type, asymmetricKeyDetails: details } = key;
+  if (type === 'rsa') {
+    if ((details?.modulusLength ?? 0) < MIN_RSA_BITS) {
+      throw new Error(`is an RSA key of ${details?.modulusLength ?? '?'} bits; at least ${MIN_RSA_BITS} are required`);
+    }
+    return { algorithm: 'RS256', key };
+  }
+  if (type === 'ec' && details?.namedCurve === 'prime256v1') return { algorithm: 'ES256', key };
+  const what =
+    type === 'ec' ? `an EC key on curve ${details?.namedCurve ?? '?'}` : `a key of type ${type ?? 'unknown'}`;
+  throw new Error(`is ${what}; only RSA (RS256) and EC P-256 (ES256) keys are supported`);
+}
+
 // Printable ASCII without spaces; anything else (including two joined headers) is malformed.
 const API_KEY_FORMAT = /^[\x21-\x7e]{1,256}$/;
 const BEARER = /^(\S+) +(\S+)$/;
+// Real tokens are well under 2 KiB; a bigger one is refused before any base64 or JSON work.
+const MAX_TOKEN_LENGTH = 8192;
 
 const LOCKS_MESSAGE = 'locks must be "*" or an array of positive integer lock ids';
 const lockInFile = z
@@ -50,7 +96,8 @@ const lockInFile = z
   .positive(LOCKS_MESSAGE)
   .max(Number.MAX_SAFE_INTEGER, LOCKS_MESSAGE);
 
-const apiKeyEntrySchema = z.strictObject({
+/** One entry of `API_KEYS_FILE`; the CLI checks the entries it prints with the same schema. */
+export const apiKeyEntrySchema = z.strictObject({
   id: z.string({ error: 'id must be a string' }).min(1, 'id must not be empty').max(128, 'id is too long'),
   sha256: z
     .string({ error: 'sha256 must be a string' })
@@ -58,6 +105,7 @@ const apiKeyEntrySchema = z.strictObject({
     .transform((hex) => hex.toLowerCase()),
   orgId: z.string({ error: 'orgId must be a string' }).min(1, 'orgId must not be empty').max(128, 'orgId is too long'),
   locks: z.union([z.literal('*'), z.array(lockInFile, { error: LOCKS_MESSAGE })], { error: LOCKS_MESSAGE }),
+  revoked: z.boolean({ error: 'revoked must be true or false' }).optional(),
 });
 
 const apiKeysFileSchema = z.object({
@@ -65,8 +113,8 @@ const apiKeysFileSchema = z.object({
 });
 
 /**
- * Parses the content of `API_KEYS_FILE`: `{ "keys": [ { id, sha256, orgId, locks } ] }`.
- * Throws an Error whose one-line message names the offending entry by index and id.
+ * Parses the content of `API_KEYS_FILE`: `{ "keys": [ { id, sha256, orgId, locks, revoked? } ] }`.
+ * Throws an Error whose one-line message names every offending entry by index and id.
  */
 export function parseApiKeysFile(content: string): ApiKeyRecord[] {
   let raw: unknown;
@@ -107,12 +155,12 @@ export function parseApiKeysFile(content: string): ApiKeyRecord[] {
   return records;
 }
 
-/** Builds the authenticator once: the JWT key object and the hash index are made here, not per request. */
+/** Builds the authenticator once: the verify options and the hash table are made here, not per request. */
 export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys'>): Authenticator {
-  const jwtKey = createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
+  const { key: jwtKey, algorithm } = config.jwt;
   const verifyOptions: VerifyOptions & { complete?: false } = {
-    algorithms: ['HS256'],
-    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    algorithms: [algorithm],
+    clockTolerance: config.jwt.clockToleranceSeconds,
     ...(config.jwt.issuer !== undefined && { issuer: config.jwt.issuer }),
     ...(config.jwt.audience !== undefined && { audience: config.jwt.audience }),
   };
@@ -121,11 +169,11 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys
     digest: Buffer.from(record.sha256, 'hex'),
     locks: record.locks === '*' ? ('*' as const) : new Set(record.locks),
   }));
-  const apiKeysByHash = new Map(apiKeys.map((entry) => [entry.record.sha256, entry]));
   const apiKeysById = new Map(apiKeys.map((entry) => [entry.record.id, entry]));
 
   function verifyBearer(authorization: string | undefined): { subject: string; orgClaim: string | undefined } {
     if (authorization === undefined) throw new UnauthorizedError('Authorization header missing');
+    if (authorization.length > MAX_TOKEN_LENGTH) throw new UnauthorizedError('Authorization header too long');
     const match = BEARER.exec(authorization.trim());
     if (match === null) throw new UnauthorizedError('Authorization header malformed');
     const [, scheme, token] = match;
@@ -139,7 +187,8 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys
       if (err instanceof TokenExpiredError) throw new UnauthorizedError('JWT expired');
       if (err instanceof NotBeforeError) throw new UnauthorizedError('JWT not yet valid');
       if (err instanceof JsonWebTokenError) throw new UnauthorizedError(`JWT rejected: ${err.message}`);
-      throw err;
+      // Anything else from a parser fed hostile input is still the caller's fault, not a 500.
+      throw new UnauthorizedError(`JWT unreadable: ${err instanceof Error ? err.name : typeof err}`);
     }
     if (typeof payload !== 'object' || payload === null) throw new UnauthorizedError('JWT payload is not an object');
     const { sub, org } = payload as { sub?: unknown; org?: unknown };
@@ -156,12 +205,14 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys
       throw new UnauthorizedError('X-API-Key header malformed');
     }
     const digest = createHash('sha256').update(apiKey, 'utf8').digest();
-    const entry = apiKeysByHash.get(digest.toString('hex'));
-    // The map finds the candidate; the constant-time compare is what decides, so no timing hints leak.
-    if (entry === undefined || !timingSafeEqual(entry.digest, digest)) {
-      throw new UnauthorizedError('X-API-Key unknown');
+    let found: (typeof apiKeys)[number] | undefined;
+    // Every entry is compared, in constant time and without an early exit: timing says nothing about the match.
+    for (const entry of apiKeys) {
+      if (timingSafeEqual(entry.digest, digest)) found = entry;
     }
-    return entry;
+    if (found === undefined) throw new UnauthorizedError('X-API-Key unknown');
+    if (found.record.revoked === true) throw new UnauthorizedError(`X-API-Key revoked (id ${found.record.id})`);
+    return found;
   }
 
   return {

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,12 @@ import { sha256Hex } from './auth';
 import { ConfigError, DEV_API_KEY, DEV_JWT_SECRET, loadConfig } from './config';
 
 const PRODUCTION_SECRET = 'production-secret-0123456789-0123456789';
+const ecPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const EC_PUBLIC_PEM = ecPair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const EC_PRIVATE_PEM = ecPair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const RSA_PUBLIC_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
 const ACME_HASH = sha256Hex('lk_acme_key');
 
 let tempDir: string;
@@ -44,10 +51,11 @@ describe('loadConfig', () => {
       nodeEnv: 'development',
       isProduction: false,
       logLevel: 'info',
-      jwt: { secret: DEV_JWT_SECRET },
+      jwt: { algorithm: 'HS256', keySource: 'built-in development secret', clockToleranceSeconds: 5 },
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lock-keys' },
-      limits: { maxKeysPerRequest: 1000, maxKeyIndex: 65535, maxBodyBytes: 1048576 },
+      limits: { maxKeysPerRequest: 1000, maxKeyIndex: 65535, maxBodyBytes: 1048576, rateLimitPerMinute: 120 },
     });
+    expect(config.jwt.key.export().toString()).toBe(DEV_JWT_SECRET);
     expect(config.apiKeys).toEqual([{ id: 'dev', sha256: sha256Hex(DEV_API_KEY), orgId: 'dev', locks: '*' }]);
     expect(JSON.stringify(config)).not.toContain(DEV_API_KEY);
   });
@@ -65,28 +73,87 @@ describe('loadConfig', () => {
       MAX_KEYS_PER_REQUEST: '50',
       MAX_KEY_INDEX: '999',
       MAX_BODY_BYTES: '2048',
+      RATE_LIMIT_PER_MINUTE: '600',
+      JWT_CLOCK_TOLERANCE_S: '0',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
       port: 8080,
       host: '0.0.0.0',
       logLevel: 'debug',
-      jwt: { secret: DEV_JWT_SECRET, issuer: 'https://issuer.example', audience: 'lockkeys' },
+      jwt: {
+        algorithm: 'HS256',
+        keySource: 'built-in development secret',
+        clockToleranceSeconds: 0,
+        issuer: 'https://issuer.example',
+        audience: 'lockkeys',
+      },
       temporal: { address: 'temporal:7233', namespace: 'locks', taskQueue: 'other-queue' },
-      limits: { maxKeysPerRequest: 50, maxKeyIndex: 999, maxBodyBytes: 2048 },
+      limits: { maxKeysPerRequest: 50, maxKeyIndex: 999, maxBodyBytes: 2048, rateLimitPerMinute: 600 },
     });
   });
 
   test('production with a real secret and a key file', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, API_KEYS_FILE: goodKeysFile() });
     expect(config.isProduction).toBe(true);
-    expect(config.jwt.secret).toBe(PRODUCTION_SECRET);
+    expect(config.jwt).toMatchObject({ algorithm: 'HS256', keySource: 'JWT_SECRET' });
+    expect(config.jwt.key.type).toBe('secret');
+    expect(config.jwt.key.export().toString()).toBe(PRODUCTION_SECRET);
     expect(config.apiKeys).toEqual([{ id: 'acme-1', sha256: ACME_HASH, orgId: 'acme', locks: [1, 2] }]);
   });
 
+  test('production with JWT_PUBLIC_KEY: the algorithm follows the key, and JWT_ALGORITHM may confirm it', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_PUBLIC_KEY: EC_PUBLIC_PEM,
+      JWT_ALGORITHM: 'ES256',
+      API_KEYS_FILE: goodKeysFile(),
+    });
+    expect(config.jwt).toMatchObject({ algorithm: 'ES256', keySource: 'JWT_PUBLIC_KEY' });
+    expect(config.jwt.key.type).toBe('public');
+    expect(loadConfig({ JWT_PUBLIC_KEY: RSA_PUBLIC_PEM }).jwt.algorithm).toBe('RS256');
+  });
+
   test.each<[string, NodeJS.ProcessEnv, RegExp]>([
-    ['production without JWT_SECRET', { NODE_ENV: 'production' }, /^JWT_SECRET is required when NODE_ENV=production$/],
-    ['production with an empty JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: '' }, /^JWT_SECRET is required/],
+    [
+      'production without JWT_SECRET or JWT_PUBLIC_KEY',
+      { NODE_ENV: 'production' },
+      /^JWT_SECRET or JWT_PUBLIC_KEY is required when NODE_ENV=production$/,
+    ],
+    [
+      'production with an empty JWT_SECRET',
+      { NODE_ENV: 'production', JWT_SECRET: '' },
+      /^JWT_SECRET or JWT_PUBLIC_KEY is required/,
+    ],
+    [
+      'both JWT_SECRET and JWT_PUBLIC_KEY',
+      { JWT_SECRET: PRODUCTION_SECRET, JWT_PUBLIC_KEY: RSA_PUBLIC_PEM },
+      /^Set either JWT_SECRET \(HS256\) or JWT_PUBLIC_KEY \(RS256\/ES256\), not both$/,
+    ],
+    ['JWT_PUBLIC_KEY not a key', { JWT_PUBLIC_KEY: 'hello' }, /^JWT_PUBLIC_KEY is not a PEM public key$/],
+    [
+      'JWT_PUBLIC_KEY that is a private key',
+      { JWT_PUBLIC_KEY: EC_PRIVATE_PEM },
+      /^JWT_PUBLIC_KEY holds a private key; configure the public key only$/,
+    ],
+    [
+      'JWT_ALGORITHM contradicting the key',
+      { JWT_PUBLIC_KEY: RSA_PUBLIC_PEM, JWT_ALGORITHM: 'ES256' },
+      /^JWT_PUBLIC_KEY holds a key for RS256, but JWT_ALGORITHM=ES256$/,
+    ],
+    [
+      'JWT_ALGORITHM=RS256 with a secret',
+      { JWT_SECRET: PRODUCTION_SECRET, JWT_ALGORITHM: 'RS256' },
+      /^JWT_ALGORITHM=RS256 needs JWT_PUBLIC_KEY; JWT_SECRET is for HS256 only$/,
+    ],
+    ['JWT_ALGORITHM none', { JWT_ALGORITHM: 'none' }, /JWT_ALGORITHM must be one of HS256, RS256, ES256/],
+    ['JWT_CLOCK_TOLERANCE_S too big', { JWT_CLOCK_TOLERANCE_S: '3600' }, /JWT_CLOCK_TOLERANCE_S must be from 0 to 300/],
+    ['RATE_LIMIT_PER_MINUTE zero', { RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE must be from 1/],
+    [
+      'MAX_KEYS_PER_REQUEST above 5000',
+      { MAX_KEYS_PER_REQUEST: '5001' },
+      /MAX_KEYS_PER_REQUEST must be from 1 to 5000/,
+    ],
     [
       'production with the dev secret',
       { NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET },
@@ -152,6 +219,12 @@ describe('API_KEYS_FILE problems name the file and the entry', () => {
     ['empty list', { keys: [] }, 'keys must not be empty'],
     ['no keys array', { apiKeys: [] }, 'must be an object with a "keys" array'],
     ['not JSON', '{ keys: [', 'is not valid JSON'],
+    [
+      'several bad entries, each named',
+      { keys: [{ ...good, locks: 'all' }, good, { ...good, id: '', sha256: sha256Hex('x'), revoked: 'yes' }] },
+      'keys[0] (id "acme-1"): locks must be "*" or an array of positive integer lock ids; ' +
+        'keys[2] (id ""): id must not be empty; keys[2] (id ""): revoked must be true or false',
+    ],
   ])('%s', (_name, content, problem) => {
     const path = keysFile(content);
     expect(configErrorOf({ API_KEYS_FILE: path })).toBe(`API_KEYS_FILE ${path}: ${problem}`);
@@ -160,6 +233,17 @@ describe('API_KEYS_FILE problems name the file and the entry', () => {
   test('missing file', () => {
     const path = join(tempDir, 'does-not-exist.json');
     expect(configErrorOf({ API_KEYS_FILE: path })).toBe(`API_KEYS_FILE ${path}: cannot be read (ENOENT)`);
+  });
+
+  test('a revoked entry is kept, marked', () => {
+    const path = keysFile({ keys: [good, { ...good, id: 'acme-0', sha256: sha256Hex('old'), revoked: true }] });
+    expect(loadConfig({ API_KEYS_FILE: path }).apiKeys[1]).toEqual({
+      id: 'acme-0',
+      sha256: sha256Hex('old'),
+      orgId: 'acme',
+      locks: [1],
+      revoked: true,
+    });
   });
 
   test('hex case does not matter', () => {

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { type ErrorBody, type ErrorDetail, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import { IdempotencyConflictError, RunAlreadyClosedError, RunNotFoundError, TemporalUnavailableError } from './runs';
 
 /** An error that becomes SPEC's error body with its own status; its `message` is shown to the client. */
 export class HttpError extends Error {
@@ -65,6 +66,17 @@ export class NotFoundError extends HttpError {
   }
 }
 
+/** 404 message for a run that is unknown, malformed, or another organization's or lock's: all look alike. */
+export const RUN_NOT_FOUND_MESSAGE = 'No such run for this lock';
+
+/** 409: Idempotency-Key reused with a different body; cancel of a closed run. */
+export class ConflictError extends HttpError {
+  override name = 'ConflictError';
+  constructor(message: string) {
+    super(409, 'Conflict', message);
+  }
+}
+
 /** 413: body over `MAX_BODY_BYTES`. */
 export class PayloadTooLargeError extends HttpError {
   override name = 'PayloadTooLargeError';
@@ -81,10 +93,22 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
+/** 429: over the per-API-key rate limit; the `Retry-After` header says when to come back. */
+export class TooManyRequestsError extends HttpError {
+  override name = 'TooManyRequestsError';
+  constructor() {
+    super(
+      429,
+      'Too Many Requests',
+      'Rate limit exceeded for this API key; retry after the number of seconds in Retry-After',
+    );
+  }
+}
+
 /** 503: Temporal cannot be reached; nothing was started. */
 export class ServiceUnavailableError extends HttpError {
   override name = 'ServiceUnavailableError';
-  constructor(message = 'The workflow service is unavailable; nothing was started, please retry later') {
+  constructor(message = 'The workflow service is unavailable; nothing was started or changed, please retry later') {
     super(503, 'Service Unavailable', message);
   }
 }
@@ -116,11 +140,16 @@ export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): Err
     const log: Logger = (res.locals.log as Logger | undefined) ?? logger;
     const httpError = toHttpError(err, maxBodyBytes);
     if (httpError.status === 500) log.error({ err }, 'request failed');
-    // Other 5xx are expected outages (Temporal down), already logged with their cause where they arose.
-    else if (httpError.status > 500)
-      log.warn({ status: httpError.status, reason: httpError.message }, 'request failed');
-    else if (err instanceof UnauthorizedError) log.warn({ reason: err.reason }, 'authentication failed');
-    else log.info({ status: httpError.status, reason: httpError.message }, 'request rejected');
+    else if (httpError.status > 500) {
+      // Other 5xx are expected outages (Temporal down): a warning, with the underlying cause when there is one.
+      const cause = err !== httpError ? { err } : {};
+      log.warn({ status: httpError.status, reason: httpError.message, ...cause }, 'request failed');
+    } else if (err instanceof UnauthorizedError) log.warn({ reason: err.reason }, 'authentication failed');
+    else {
+      // A run error's own text (which run, which org) helps the operator and is withheld from the client.
+      const cause = err !== httpError && isRunError(err) ? err.message : undefined;
+      log.info({ status: httpError.status, reason: httpError.message, cause }, 'request rejected');
+    }
 
     if (res.headersSent) {
       // Too late for an error body: cut the connection so the client sees a failure, not a truncated success.
@@ -128,6 +157,8 @@ export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): Err
       return;
     }
     if (httpError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="lockkeys"');
+    // Close rather than drain the rest of an oversize upload.
+    if (httpError.status === 413) res.setHeader('Connection', 'close');
     res.status(httpError.status).json(httpError.toBody());
   };
 }
@@ -141,6 +172,14 @@ interface ExpressInternalError {
 
 function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
   if (err instanceof HttpError) return err;
+  // RunService's typed errors; their own messages are for the log, the client gets SPEC's wording.
+  if (err instanceof TemporalUnavailableError) return new ServiceUnavailableError();
+  if (err instanceof RunNotFoundError) return new NotFoundError(RUN_NOT_FOUND_MESSAGE);
+  if (err instanceof RunAlreadyClosedError)
+    return new ConflictError('The run has already closed; there is nothing to cancel');
+  if (err instanceof IdempotencyConflictError) {
+    return new ConflictError('Idempotency-Key was already used with a different request');
+  }
   if (typeof err !== 'object' || err === null) return new InternalServerError();
   const { status, type, expose } = err as ExpressInternalError;
   switch (type) {
@@ -163,4 +202,10 @@ function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
     return new HttpError(status, STATUS_CODES[status] ?? 'Error', 'The request could not be processed');
   }
   return new InternalServerError();
+}
+
+function isRunError(err: unknown): err is Error {
+  return (
+    err instanceof RunNotFoundError || err instanceof RunAlreadyClosedError || err instanceof IdempotencyConflictError
+  );
 }

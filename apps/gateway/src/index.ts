@@ -13,24 +13,37 @@ export {
   type ApiKeyRecord,
   type Authenticator,
   createAuthenticator,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  jwtPublicKey,
+  jwtSecretKey,
   parseApiKeysFile,
   type Principal,
   sha256Hex,
 } from './auth';
+export { createApiKey, type NewApiKey } from './apikey';
+export { createGatewayServer, SERVER_TIMEOUTS } from './server';
 export {
   BadRequestError,
+  ConflictError,
   ForbiddenError,
   HttpError,
   NotFoundError,
   PayloadTooLargeError,
+  RUN_NOT_FOUND_MESSAGE,
   ServiceUnavailableError,
+  TooManyRequestsError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './errors';
 export {
-  createTemporalWorkflowStarter,
-  newInstanceId,
+  IdempotencyConflictError,
+  RunAlreadyClosedError,
+  RunNotFoundError,
+  type RunRef,
+  type RunService,
+  type StartedRun,
+  type StartRunRequest,
   TemporalUnavailableError,
-  type TemporalStarterOptions,
-  type WorkflowStarter,
-} from './temporal';
+} from './runs';
+export { createTemporalRunService, newInstanceId, type TemporalRunServiceOptions } from './temporal';

@@ -1,8 +1,8 @@
-import { createServer } from 'node:http';
 import pino from 'pino';
 import { createApp } from './app';
 import { ConfigError, type GatewayConfig, loadConfig } from './config';
-import { createTemporalWorkflowStarter } from './temporal';
+import { createGatewayServer } from './server';
+import { createTemporalRunService } from './temporal';
 
 // A stuck connection must not keep a stopping gateway alive forever.
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -26,11 +26,23 @@ function main(): void {
     timestamp: pino.stdTimeFunctions.isoTime,
   });
   if (!config.isProduction) {
-    logger.warn({ apiKeys: config.apiKeysSource }, 'development mode: built-in credentials may be in use');
+    logger.warn(
+      { jwtKey: config.jwt.keySource, apiKeys: config.apiKeysSource },
+      'development mode: built-in credentials may be in use',
+    );
   }
-  const workflowStarter = createTemporalWorkflowStarter(config);
-  const app = createApp({ config, workflowStarter, logger });
-  const server = createServer(app);
+  logger.info(
+    {
+      jwtAlgorithm: config.jwt.algorithm,
+      jwtKey: config.jwt.keySource,
+      apiKeyCount: config.apiKeys.length,
+      rateLimitPerMinute: config.limits.rateLimitPerMinute,
+    },
+    'credentials loaded',
+  );
+  const runs = createTemporalRunService(config);
+  const app = createApp({ config, runs, logger });
+  const server = createGatewayServer(app, logger);
 
   server.on('error', (err) => {
     logger.fatal({ err }, 'gateway cannot listen');
@@ -53,7 +65,7 @@ function main(): void {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
     server.close(() => {
-      workflowStarter
+      runs
         .close()
         .catch((err: unknown) => logger.error({ err }, 'closing the Temporal connection failed'))
         .finally(() => {

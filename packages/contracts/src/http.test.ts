@@ -35,8 +35,8 @@ describe('bulkAddKeysBodySchema', () => {
     ['index negative', { keys: [key({ keyIndexNumber: -1 })] }, ['keys.0.keyIndexNumber']],
     ['index above max', { keys: [key({ keyIndexNumber: 101 })] }, ['keys.0.keyIndexNumber']],
     ['null key', { keys: [null] }, ['keys.0']],
-    ['extra key property', { keys: [key({ admin: true })] }, ['keys.0']],
-    ['extra body property', { keys: [key()], more: 1 }, ['']],
+    ['extra key property', { keys: [key({ admin: true })] }, ['keys.0.admin']],
+    ['extra body property', { keys: [key()], more: 1 }, ['more']],
     ['duplicate keyUuid', { keys: [key(), key({ keyIndexNumber: 2 })] }, ['keys.1.keyUuid']],
     ['duplicate index', { keys: [key(), key({ keyUuid: 'k2' })] }, ['keys.1.keyIndexNumber']],
   ])('%s → details at %j', (_name, body, paths) => {

@@ -56,7 +56,11 @@ export function bulkAddKeysBodySchema(limits: BulkAddKeysLimits = DEFAULT_LIMITS
       body.keys.forEach((key, i) => {
         const uuidAt = seenUuid.get(key.keyUuid);
         if (uuidAt !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['keys', i, 'keyUuid'], message: `duplicate keyUuid (also keys.${uuidAt})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['keys', i, 'keyUuid'],
+            message: `duplicate keyUuid (also keys.${uuidAt})`,
+          });
         } else seenUuid.set(key.keyUuid, i);
         const indexAt = seenIndex.get(key.keyIndexNumber);
         if (indexAt !== undefined) {
@@ -82,7 +86,9 @@ export const lockIdSchema = z
 export const instanceIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'instanceId is malformed');
 
 /** `Idempotency-Key` header: 1–255 printable ASCII characters. */
-export const idempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1-255 printable ASCII characters');
+export const idempotencyKeySchema = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1-255 printable ASCII characters');
 
 /** Status of a run as the HTTP API reports it (SPEC `GET /locks/{lockId}/BulkAddKeys/{instanceId}`). */
 export type RunStatus = 'queued' | 'running' | 'complete' | 'errored' | 'cancelled' | 'terminated';
@@ -95,7 +101,14 @@ export interface RunStatusBody {
   createdAt: string;
   closedAt: string | null;
   summary: RunSummary;
-  keys: { keyUuid: string; keyIndexNumber: number; userId: string; status: KeyStatus; attempts: number; error: KeyError | null }[];
+  keys: {
+    keyUuid: string;
+    keyIndexNumber: number;
+    userId: string;
+    status: KeyStatus;
+    attempts: number;
+    error: KeyError | null;
+  }[];
 }
 
 /** Memo field that records which organization started a run (GET and cancel compare it). */

@@ -1,0 +1,138 @@
+import type { KeySpec, RunStatus, RunStatusBody } from '@lockkeys/contracts';
+import { summarize } from '@lockkeys/contracts';
+import {
+  IdempotencyConflictError,
+  RunAlreadyClosedError,
+  RunNotFoundError,
+  type RunRef,
+  type RunService,
+  type StartedRun,
+  type StartRunRequest,
+  TemporalUnavailableError,
+} from '../runs';
+
+/** One RunService call, as the gateway made it. */
+export type RunServiceCall =
+  { method: 'start'; request: StartRunRequest } | { method: 'status' | 'cancel'; ref: RunRef };
+
+interface FakeRun {
+  lockId: number;
+  orgId: string;
+  status: RunStatus;
+  keys: KeySpec[];
+}
+
+const CREATED_AT = '2025-01-01T00:00:00.000Z';
+
+/**
+ * In-memory {@link RunService} for gateway tests: records every call, keeps `started` and `cancelled`
+ * apart (what a real Temporal would have done), and enforces org/lock ownership like the real one.
+ */
+export class FakeRunService implements RunService {
+  readonly calls: RunServiceCall[] = [];
+  /** Runs this fake actually started (replays excluded). */
+  readonly started: StartRunRequest[] = [];
+  /** Runs this fake actually cancelled. */
+  readonly cancelled: RunRef[] = [];
+  /** When set, every call fails as if Temporal were down. */
+  unavailable = false;
+  /** When set, every call throws it (an unexpected failure). */
+  failure: Error | undefined;
+  readiness: boolean | Error = true;
+  private readonly runs = new Map<string, FakeRun>();
+  private readonly idempotency = new Map<string, { instanceId: string; keysJson: string }>();
+
+  /** Puts a run in place without counting it as started by a request. */
+  seedRun(instanceId: string, run: { lockId: number; orgId: string; status?: RunStatus; keys?: KeySpec[] }): void {
+    this.runs.set(instanceId, {
+      status: 'running',
+      keys: [{ keyUuid: 'seed', keyIndexNumber: 0, userId: 'u' }],
+      ...run,
+    });
+  }
+
+  /** Records an earlier request with `idempotencyKey`, as if it had started `instanceId`. */
+  seedIdempotencyKey(ref: RunRef, idempotencyKey: string, keys: KeySpec[]): void {
+    this.seedRun(ref.instanceId, { lockId: ref.lockId, orgId: ref.orgId, keys });
+    this.idempotency.set(this.idempotencyId(ref.orgId, ref.lockId, idempotencyKey), {
+      instanceId: ref.instanceId,
+      keysJson: JSON.stringify(keys),
+    });
+  }
+
+  async start(request: StartRunRequest): Promise<StartedRun> {
+    this.calls.push({ method: 'start', request: structuredClone(request) });
+    this.failIfAsked();
+    const { input, idempotencyKey } = request;
+    const idempotencyId =
+      idempotencyKey === undefined ? undefined : this.idempotencyId(input.orgId, input.lockId, idempotencyKey);
+    const earlier = idempotencyId === undefined ? undefined : this.idempotency.get(idempotencyId);
+    if (earlier !== undefined) {
+      if (earlier.keysJson !== JSON.stringify(input.keys)) throw new IdempotencyConflictError('different body');
+      return { instanceId: earlier.instanceId, replayed: true };
+    }
+    const instanceId = `lock-${input.lockId}-fake-${this.started.length + 1}`;
+    this.started.push(structuredClone(request));
+    this.runs.set(instanceId, { lockId: input.lockId, orgId: input.orgId, status: 'queued', keys: input.keys });
+    if (idempotencyId !== undefined) {
+      this.idempotency.set(idempotencyId, { instanceId, keysJson: JSON.stringify(input.keys) });
+    }
+    return { instanceId, replayed: false };
+  }
+
+  async status(ref: RunRef): Promise<RunStatusBody> {
+    this.calls.push({ method: 'status', ref: { ...ref } });
+    this.failIfAsked();
+    return this.body(ref, this.owned(ref));
+  }
+
+  async cancel(ref: RunRef): Promise<RunStatusBody> {
+    this.calls.push({ method: 'cancel', ref: { ...ref } });
+    this.failIfAsked();
+    const run = this.owned(ref);
+    if (run.status !== 'queued' && run.status !== 'running')
+      throw new RunAlreadyClosedError(`${ref.instanceId} closed`);
+    run.status = 'cancelled';
+    this.cancelled.push({ ...ref });
+    return this.body(ref, run);
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.readiness instanceof Error) throw this.readiness;
+    return this.readiness && !this.unavailable;
+  }
+
+  async close(): Promise<void> {}
+
+  private failIfAsked(): void {
+    if (this.unavailable) throw new TemporalUnavailableError('fake: Temporal is down');
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private idempotencyId(orgId: string, lockId: number, key: string): string {
+    return JSON.stringify([orgId, lockId, key]);
+  }
+
+  private owned(ref: RunRef): FakeRun {
+    const run = this.runs.get(ref.instanceId);
+    if (run === undefined || run.orgId !== ref.orgId || run.lockId !== ref.lockId) {
+      throw new RunNotFoundError(`fake: no run ${ref.instanceId} for ${ref.orgId} on lock ${ref.lockId}`);
+    }
+    return run;
+  }
+
+  private body(ref: RunRef, run: FakeRun): RunStatusBody {
+    const closed = run.status !== 'queued' && run.status !== 'running';
+    const keyStatus = run.status === 'cancelled' ? 'cancelled' : run.status === 'complete' ? 'added' : 'pending';
+    const keys = run.keys.map((key) => ({ ...key, status: keyStatus, attempts: 0, error: null }) as const);
+    return {
+      instanceId: ref.instanceId,
+      lockId: run.lockId,
+      status: run.status,
+      createdAt: CREATED_AT,
+      closedAt: closed ? CREATED_AT : null,
+      summary: summarize(keys),
+      keys,
+    };
+  }
+}

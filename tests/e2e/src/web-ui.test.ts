@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, type Stack } from '@lockkeys/dev-stack';
+import { chromium, type Browser } from 'playwright-core';
+import { GatewayClient, keysFor } from './api-client';
+import { CHROMIUM_ARGS, ensureChromium } from './chromium';
+import { eventually, freePorts, ROOT_DIR, scratchDir } from './harness';
+
+/** An operator finds a run in the Temporal Web UI by LockId and sees what it did. */
+const chromiumStatus = ensureChromium();
+const browserTest = 'path' in chromiumStatus ? test : test.skip;
+if ('skip' in chromiumStatus) process.stderr.write(`web-ui test skipped: ${chromiumStatus.skip}\n`);
+
+/** Screenshots land here (ignored by git); the README's picture is one of them. */
+export const ARTIFACTS_DIR = join(__dirname, '..', 'artifacts');
+
+let stack: Stack;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  if (!('path' in chromiumStatus)) return;
+  stack = await startStack({
+    rootDir: ROOT_DIR,
+    dataDir: scratchDir('web-ui'),
+    ports: await freePorts(),
+    env: { LOG_LEVEL: 'warn' },
+    print: () => undefined,
+  });
+  browser = await chromium.launch({ executablePath: chromiumStatus.path, args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+browserTest('the run is listed under LockId = 801, and its page shows the summary and the addKey activities', async () => {
+  const api = new GatewayClient(stack.gatewayUrl);
+  const { body } = await api.bulkAddKeys(801, keysFor(801, [1, 2, 3], 'ui'));
+  await eventually(
+    async () => ((await api.status(801, body.instanceId)).body.status === 'complete' ? true : undefined),
+    20_000,
+    'the run to complete',
+  );
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+
+  await page.goto(`${stack.webUiUrl}/namespaces/default/workflows?query=${encodeURIComponent('LockId = 801')}`);
+  const row = page.getByRole('link', { name: body.instanceId }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await page.getByText('bulkAddKeys').first().waitFor();
+  await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-list.png') });
+
+  await row.click();
+  await page.waitForURL(`**/workflows/${body.instanceId}/**`, { timeout: 30_000 });
+  await page.getByText('Add 3 keys to lock 801 for org dev').first().waitFor({ timeout: 30_000 });
+  for (const activity of ['addKey • key #1 → slot 1', 'addKey • key #2 → slot 2', 'addKey • key #3 → slot 3']) {
+    await page.getByText(activity).first().waitFor();
+  }
+  await page.getByText('gap before next key').first().waitFor();
+  await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-run.png') });
+  await page.close();
+});
