@@ -30,6 +30,7 @@ test('every variable overrides its default', () => {
     LOCK_MUTEX_IDLE_MS: '7000',
   });
   expect(config.temporal).toEqual({ address: 'temporal:7233', namespace: 'prod', taskQueue: 'q' });
+  expect(loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.tmprl.cloud:7233' }).temporal).toMatchObject({ tls: {}, apiKey: 'k' });
   expect(config.lockBackend).toEqual({ baseUrl: 'https://hub.example/api', token: 'secret', requestTimeoutMs: 2_000 });
   expect(config.runSettings).toEqual({
     commandGapMs: 1_500,
@@ -57,6 +58,7 @@ test.each([
   ['LOCK_BACKEND_URL', 'not a url'],
   ['WORKER_HEALTH_PORT', '70000'],
   ['LOG_LEVEL', 'loud'],
+  ['TEMPORAL_TLS_CERT', '/only-the-cert.pem'],
 ])('%s=%s is refused with a message naming it', (name, value) => {
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid worker configuration: .*${name}`));
 });

@@ -1,12 +1,14 @@
-import { DEFAULT_TASK_QUEUE, type RunSettings } from '@lockkeys/contracts';
+import {
+  temporalConnectionEnvSchema,
+  temporalConnectionSettings,
+  type RunSettings,
+  type TemporalConnectionSettings,
+} from '@lockkeys/contracts';
 import { z } from 'zod';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
 const EnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   LOCK_BACKEND_URL: z.url().default('http://127.0.0.1:3100'),
   LOCK_BACKEND_TOKEN: z.string().min(1).default('dev-lock-token'),
   LOCK_BACKEND_TIMEOUT_MS: int(5_000, 1),
@@ -29,7 +31,7 @@ const EnvSchema = z.object({
 
 /** The worker's configuration, from the environment. */
 export interface WorkerConfig {
-  temporal: { address: string; namespace: string; taskQueue: string };
+  temporal: TemporalConnectionSettings;
   lockBackend: { baseUrl: string; token: string; requestTimeoutMs: number };
   runSettings: RunSettings;
   shutdownGraceMs: number;
@@ -42,13 +44,15 @@ export interface WorkerConfig {
 /** Reads the environment once; throws one line per bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const temporal = temporalConnectionEnvSchema.safeParse(env);
+  const issues = [...(parsed.error?.issues ?? []), ...(temporal.error?.issues ?? [])];
+  if (!parsed.success || !temporal.success) {
+    const problems = issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`invalid worker configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    temporal: temporalConnectionSettings(temporal.data),
     lockBackend: { baseUrl: e.LOCK_BACKEND_URL, token: e.LOCK_BACKEND_TOKEN, requestTimeoutMs: e.LOCK_BACKEND_TIMEOUT_MS },
     runSettings: {
       commandGapMs: e.KEY_COMMAND_GAP_MS,

@@ -1,5 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { temporalConnectionOptions } from '@lockkeys/contracts';
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { loadConfig } from './config';
 import { boundPort, startHealthServer } from './health';
@@ -24,8 +26,9 @@ async function main(): Promise<void> {
       error: (message, meta) => logger.error({ ...meta }, message),
     },
   });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
+  const connectionOptions = temporalConnectionOptions(config.temporal, (path) => readFileSync(path));
+  const connection = await NativeConnection.connect(connectionOptions);
+  const clientConnection = await Connection.connect(connectionOptions);
   try {
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     const worker = await createWorker(config, connection, client);

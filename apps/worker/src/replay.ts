@@ -7,6 +7,8 @@
 import { Client, Connection, type HistoryAndWorkflowId } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
+import { temporalConnectionOptions } from '@lockkeys/contracts';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -58,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     outcomes = await replayHistories(await fromFiles(positionals));
   } else {
     const { temporal } = loadConfig();
-    const connection = await Connection.connect({ address: temporal.address });
+    const connection = await Connection.connect(temporalConnectionOptions(temporal, (path) => readFileSync(path)));
     try {
       const client = new Client({ connection, namespace: temporal.namespace });
       const query = values.query ?? `WorkflowId = '${values['workflow-id']!.replaceAll("'", "\\'")}'`;

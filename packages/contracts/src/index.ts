@@ -1,3 +1,4 @@
 /** Contracts of lockkeys: what the gateway, the worker and the workflows agree on. */
 export * from './workflow';
 export * from './http';
+export * from './temporal-connection';
