@@ -379,6 +379,42 @@ describe('operations', () => {
     ]);
   });
 
+  test('every line of a run route carries lockId and instanceId, once each', async () => {
+    gateway.runs.seedRun('lock-123-other-org', { lockId: 123, orgId: 'globex' });
+    await call(gateway, { headers: { 'x-request-id': 'req-start' } });
+    await call(gateway, {
+      method: 'GET',
+      path: '/locks/123/BulkAddKeys/lock-123-fake-1',
+      headers: { 'x-request-id': 'req-get' },
+    });
+    await call(gateway, {
+      path: '/locks/123/BulkAddKeys/lock-123-fake-1/cancel',
+      body: null,
+      headers: { 'x-request-id': 'req-cancel' },
+    });
+    await call(gateway, {
+      method: 'GET',
+      path: '/locks/123/BulkAddKeys/lock-123-other-org',
+      headers: { 'x-request-id': 'req-foreign' },
+    });
+    const linesOf = (reqId: string) => gateway.logs.filter((line) => line.includes(`"reqId":"${reqId}"`));
+    const expected = {
+      'req-start': ['lock-123-fake-1', ['bulkAddKeys started', 'request completed']],
+      'req-get': ['lock-123-fake-1', ['request completed']],
+      'req-cancel': ['lock-123-fake-1', ['bulkAddKeys cancel requested', 'request completed']],
+      'req-foreign': ['lock-123-other-org', ['request rejected', 'request completed']],
+    } as const;
+    for (const [reqId, [instanceId, messages]] of Object.entries(expected)) {
+      const lines = linesOf(reqId);
+      expect([reqId, lines.map((line) => (JSON.parse(line) as { msg: string }).msg)]).toEqual([reqId, messages]);
+      for (const line of lines) {
+        expect(JSON.parse(line)).toMatchObject({ reqId, lockId: 123, instanceId });
+        // pino child bindings plus the same field again would write the key twice.
+        expect([line.split('"lockId":').length, line.split('"instanceId":').length]).toEqual([2, 2]);
+      }
+    }
+  });
+
   test('logs never contain credentials', async () => {
     const token = jwtFor({ sub: 'alice' });
     await call(gateway, { headers: { authorization: `Bearer ${token}` } });

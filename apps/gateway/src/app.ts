@@ -16,6 +16,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { type Authenticator, createAuthenticator, type Principal } from './auth';
 import type { GatewayConfig } from './config';
+import { docsAsset, docsContentSecurityPolicy, docsPage } from './docs';
 import {
   BadRequestError,
   errorHandler,
@@ -25,8 +26,12 @@ import {
   RUN_NOT_FOUND_MESSAGE,
   ServiceUnavailableError,
   TooManyRequestsError,
+  UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './errors';
+import { createGatewayMetrics, type GatewayMetrics, requestMetrics } from './metrics';
+import { createOpenApiDocument } from './openapi';
+import { createRouteResolver } from './routes';
 import type { RunRef, RunService } from './runs';
 
 /** What {@link createApp} needs; tests pass a fake `runs`. */
@@ -35,11 +40,14 @@ export interface AppDependencies {
   /** Starts, reads and cancels runs (Temporal in production). */
   runs: RunService;
   logger: Logger;
+  /** Where `/metrics` reads from; a fresh registry per app unless given. */
+  metrics?: GatewayMetrics;
 }
 
 /** Per-request state the middlewares hand on to each other. */
 interface GatewayLocals {
   requestId: string;
+  /** The request's logger; carries `lockId` and `instanceId` once they are parsed. */
   log: Logger;
   principal?: Principal;
   lockId?: number;
@@ -56,21 +64,25 @@ const RATE_LIMIT_WINDOW_MS = 60_000;
 const locals = (res: Response) => res.locals as GatewayLocals;
 
 /**
- * Builds the gateway's express app (it does not listen): health probes, `POST /locks/{lockId}/BulkAddKeys`,
- * `GET .../BulkAddKeys/{instanceId}`, `POST .../BulkAddKeys/{instanceId}/cancel`, and one error middleware
- * that turns every failure into SPEC's error body. Checks run in this order on `/locks`: credentials (401),
- * per-API-key rate limit (429), `lockId` (400), authorization (403), then the route's own input.
+ * Builds the gateway's express app (it does not listen): health probes, `/metrics`, `/openapi.json`, `/docs`,
+ * `POST /locks/{lockId}/BulkAddKeys`, `GET .../BulkAddKeys/{instanceId}`, `POST .../BulkAddKeys/{instanceId}/cancel`,
+ * and one error middleware that turns every failure into SPEC's error body. Checks run in this order on `/locks`:
+ * credentials (401), per-API-key rate limit (429), `lockId` (400), authorization (403), then the route's own input.
+ * Every route sits on the app with its full path, so `servedRoutes` (metrics labels, the OpenAPI test) sees it.
  */
-export function createApp({ config, runs, logger }: AppDependencies): Express {
+export function createApp({ config, runs, logger, metrics = createGatewayMetrics() }: AppDependencies): Express {
   const authenticator = createAuthenticator(config);
   const bodySchema = bulkAddKeysBodySchema({
     maxKeysPerRequest: config.limits.maxKeysPerRequest,
     maxKeyIndex: config.limits.maxKeyIndex,
   });
+  // Built once at start-up: a schema that cannot be documented fails here, not on the first request.
+  const openApiJson = JSON.stringify(createOpenApiDocument(config.limits));
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.use(requestMetrics(metrics, createRouteResolver(app)));
   app.use(requestContext(logger));
   app.use(helmet());
 
@@ -84,14 +96,30 @@ export function createApp({ config, runs, logger }: AppDependencies): Express {
     res.json({ status: 'ok' });
   });
 
-  const locks = express.Router();
+  // No credentials (SPEC Operations). Scrapes are counted like any route: one label set, so no cardinality growth.
+  app.get('/metrics', async (_req, res) => {
+    const text = await metrics.registry.metrics();
+    res.type(metrics.registry.contentType).send(text);
+  });
+
+  app.get('/openapi.json', (_req, res) => {
+    res.type('json').send(openApiJson);
+  });
+
+  app.get('/docs', docsContentSecurityPolicy, docsPage);
+  app.get('/docs/:asset', docsContentSecurityPolicy, docsAsset);
+
   // Everything under /locks needs credentials, checked before the path or body is even looked at; the rate
   // limit comes right after, keyed by API key, so anonymous floods never spend a customer's budget.
-  locks.use(authenticate(authenticator), perApiKeyRateLimit(config.limits.rateLimitPerMinute, logger));
+  app.use(
+    '/locks',
+    authenticate(authenticator, metrics),
+    perApiKeyRateLimit(config.limits.rateLimitPerMinute, logger, metrics),
+  );
   const lockAccess = [parseLockId, authorizeLock(authenticator)];
 
-  locks.post(
-    '/:lockId/BulkAddKeys',
+  app.post(
+    '/locks/:lockId/BulkAddKeys',
     ...lockAccess,
     requireJsonContentType,
     rejectDeclaredOversizeBody(config.limits.maxBodyBytes),
@@ -106,7 +134,7 @@ export function createApp({ config, runs, logger }: AppDependencies): Express {
       verify: rejectInvalidUtf8,
     }),
     async (req, res) => {
-      const { log, principal, lockId, idempotencyKey } = locals(res);
+      const { principal, lockId, idempotencyKey } = locals(res);
       if (principal === undefined || lockId === undefined) throw new Error('route wiring: principal or lockId missing');
       if (req.body === undefined) throw new BadRequestError('Request body is required');
       const body = bodySchema.safeParse(req.body);
@@ -125,15 +153,11 @@ export function createApp({ config, runs, logger }: AppDependencies): Express {
         ...(idempotencyKey !== undefined && { idempotencyKey }),
       });
 
+      metrics.workflowsStarted.inc({ replayed: String(replayed) });
+      // From here on (this line and the access log) the request's lines carry the run's instanceId too.
+      const log = (locals(res).log = locals(res).log.child({ instanceId }));
       log.info(
-        {
-          lockId,
-          instanceId,
-          orgId: principal.orgId,
-          apiKeyId: principal.apiKeyId,
-          keyCount: input.keys.length,
-          replayed,
-        },
+        { orgId: principal.orgId, apiKeyId: principal.apiKeyId, keyCount: input.keys.length, replayed },
         replayed ? 'bulkAddKeys replayed' : 'bulkAddKeys started',
       );
       const accepted: BulkAddKeysAccepted = { success: true, lockId, instanceId };
@@ -145,19 +169,21 @@ export function createApp({ config, runs, logger }: AppDependencies): Express {
     },
   );
 
-  locks.get('/:lockId/BulkAddKeys/:instanceId', ...lockAccess, parseInstanceId, async (_req, res) => {
+  app.get('/locks/:lockId/BulkAddKeys/:instanceId', ...lockAccess, parseInstanceId, async (_req, res) => {
     res.json(await runs.status(runRef(res)));
   });
 
   // Cancel takes no body: whatever came (any type, any size) is never read, so it cannot matter.
-  locks.post('/:lockId/BulkAddKeys/:instanceId/cancel', ...lockAccess, parseInstanceId, async (_req, res) => {
+  app.post('/locks/:lockId/BulkAddKeys/:instanceId/cancel', ...lockAccess, parseInstanceId, async (_req, res) => {
     const ref = runRef(res);
     const status = await runs.cancel(ref);
-    locals(res).log.info({ ...ref, apiKeyId: locals(res).principal?.apiKeyId }, 'bulkAddKeys cancel requested');
+    // lockId and instanceId are on the request's logger already.
+    locals(res).log.info(
+      { orgId: ref.orgId, apiKeyId: locals(res).principal?.apiKeyId },
+      'bulkAddKeys cancel requested',
+    );
     res.status(202).json(status);
   });
-
-  app.use('/locks', locks);
 
   app.use(notFound);
   app.use(errorHandler({ logger, maxBodyBytes: config.limits.maxBodyBytes }));
@@ -178,22 +204,31 @@ function requestContext(logger: Logger): RequestHandler {
     res.on('finish', () => {
       const path = req.originalUrl.split('?', 1)[0]?.slice(0, 512);
       const durationMs = Math.round(performance.now() - startedAt);
-      const apiKeyId = locals(res).principal?.apiKeyId;
-      log.info({ method: req.method, path, status: res.statusCode, durationMs, apiKeyId }, 'request completed');
+      // The logger as the request left it: with lockId and instanceId when the route parsed them.
+      const { log: requestLog, principal } = locals(res);
+      const fields = { method: req.method, path, status: res.statusCode, durationMs, apiKeyId: principal?.apiKeyId };
+      // A scraper polls /metrics every few seconds: its successful scrapes are counted there, not logged at info.
+      if (path === '/metrics' && res.statusCode === 200) requestLog.debug(fields, 'request completed');
+      else requestLog.info(fields, 'request completed');
     });
     next();
   };
 }
 
-function authenticate(authenticator: Authenticator): RequestHandler {
+function authenticate(authenticator: Authenticator, metrics: GatewayMetrics): RequestHandler {
   return (req, res, next) => {
-    locals(res).principal = authenticator.authenticate(req.get('authorization'), req.headers['x-api-key']);
+    try {
+      locals(res).principal = authenticator.authenticate(req.get('authorization'), req.headers['x-api-key']);
+    } catch (err) {
+      if (err instanceof UnauthorizedError) metrics.authFailures.inc({ reason: err.reasonCode });
+      throw err;
+    }
     next();
   };
 }
 
 /** express-rate-limit, one budget per API key id (in memory: per gateway process). */
-function perApiKeyRateLimit(limitPerMinute: number, logger: Logger): RequestHandler {
+function perApiKeyRateLimit(limitPerMinute: number, logger: Logger, metrics: GatewayMetrics): RequestHandler {
   return rateLimit({
     windowMs: RATE_LIMIT_WINDOW_MS,
     limit: limitPerMinute,
@@ -205,7 +240,10 @@ function perApiKeyRateLimit(limitPerMinute: number, logger: Logger): RequestHand
       return apiKeyId;
     },
     // Retry-After is already set; the body comes from the one error middleware like every other error.
-    handler: (_req, _res, next) => next(new TooManyRequestsError()),
+    handler: (_req, _res, next) => {
+      metrics.rateLimited.inc();
+      next(new TooManyRequestsError());
+    },
     logger,
   });
 }
@@ -218,7 +256,9 @@ const parseLockId: RequestHandler = (req, res, next) => {
       lockId.error.issues.map((issue) => ({ path: 'lockId', message: issue.message })),
     );
   }
-  locals(res).lockId = lockId.data;
+  const requestLocals = locals(res);
+  requestLocals.lockId = lockId.data;
+  requestLocals.log = requestLocals.log.child({ lockId: lockId.data });
   next();
 };
 
@@ -235,7 +275,9 @@ function authorizeLock(authenticator: Authenticator): RequestHandler {
 const parseInstanceId: RequestHandler = (req, res, next) => {
   const instanceId = instanceIdSchema.safeParse(req.params.instanceId);
   if (!instanceId.success) throw new NotFoundError(RUN_NOT_FOUND_MESSAGE);
-  locals(res).instanceId = instanceId.data;
+  const requestLocals = locals(res);
+  requestLocals.instanceId = instanceId.data;
+  requestLocals.log = requestLocals.log.child({ instanceId: instanceId.data });
   next();
 };
 

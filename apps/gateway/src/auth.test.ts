@@ -2,7 +2,7 @@ import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { sign } from 'jsonwebtoken';
 import { createAuthenticator, jwtPublicKey, jwtSecretKey, sha256Hex } from './auth';
 import type { GatewayConfig } from './config';
-import { ForbiddenError, UnauthorizedError } from './errors';
+import { type AuthFailureReason, ForbiddenError, UnauthorizedError } from './errors';
 
 const SECRET = 'auth-test-secret-0123456789-abcdefgh';
 const ACME_KEY = 'lk_acme_0000000000000000000000000001';
@@ -89,6 +89,43 @@ describe('createAuthenticator', () => {
     );
     expect(reasonOf(() => auth.authenticate(`Bearer ${token}`, 'lk_other'))).toBe('X-API-Key unknown');
     expect(reasonOf(() => auth.authenticate(`Bearer ${token}`, REVOKED_KEY))).toBe('X-API-Key revoked (id acme-old)');
+  });
+
+  test('each failure has its bounded reason code (the metrics label)', () => {
+    const auth = authenticator(hs256({ issuer: 'https://idp.example', audience: 'lockkeys' }));
+    const claims = { sub: 'alice', iss: 'https://idp.example', aud: 'lockkeys' };
+    const good = sign(claims, SECRET);
+    const [header, payload] = good.split('.');
+    const now = Math.floor(Date.now() / 1000);
+    const codeOf = (authorization: string | undefined, apiKey: string | string[] | undefined) => {
+      try {
+        auth.authenticate(authorization, apiKey);
+      } catch (err) {
+        return (err as UnauthorizedError).reasonCode;
+      }
+      return 'accepted';
+    };
+    const cases: Array<[string | undefined, string | string[] | undefined, AuthFailureReason]> = [
+      [undefined, ACME_KEY, 'missing_jwt'],
+      ['Bearer', ACME_KEY, 'malformed_authorization'],
+      [`Basic ${good}`, ACME_KEY, 'not_bearer'],
+      ['Bearer not.a.jwt', ACME_KEY, 'malformed_jwt'],
+      [`Bearer ${base64url({ alg: 'none' })}.${payload}.`, ACME_KEY, 'wrong_algorithm'],
+      [`Bearer ${sign(claims, 'another-secret-0123456789-abcdefghij')}`, ACME_KEY, 'bad_signature'],
+      [`Bearer ${header}.${payload}.${'A'.repeat(43)}`, ACME_KEY, 'bad_signature'],
+      [`Bearer ${sign({ ...claims, exp: now - 60 }, SECRET)}`, ACME_KEY, 'expired'],
+      [`Bearer ${sign({ ...claims, nbf: now + 60 }, SECRET)}`, ACME_KEY, 'not_yet_valid'],
+      [`Bearer ${sign({ ...claims, iss: 'https://evil.example' }, SECRET)}`, ACME_KEY, 'wrong_issuer'],
+      [`Bearer ${sign({ ...claims, aud: 'other' }, SECRET)}`, ACME_KEY, 'wrong_audience'],
+      [`Bearer ${sign({ ...claims, sub: undefined }, SECRET)}`, ACME_KEY, 'invalid_claims'],
+      [`Bearer ${good}`, undefined, 'missing_api_key'],
+      [`Bearer ${good}`, 'key with spaces', 'malformed_api_key'],
+      [`Bearer ${good}`, 'lk_other', 'unknown_api_key'],
+      [`Bearer ${good}`, REVOKED_KEY, 'revoked_api_key'],
+    ];
+    expect(cases.map(([authorization, apiKey]) => codeOf(authorization, apiKey))).toEqual(
+      cases.map(([, , code]) => code),
+    );
   });
 
   test('authorize: only the listed locks, and the org claim must match', () => {

@@ -2,7 +2,7 @@ import { createHash, createPublicKey, createSecretKey, type KeyObject, timingSaf
 import { JsonWebTokenError, NotBeforeError, TokenExpiredError, verify, type VerifyOptions } from 'jsonwebtoken';
 import { z } from 'zod';
 import type { GatewayConfig } from './config';
-import { ForbiddenError, UnauthorizedError } from './errors';
+import { type AuthFailureReason, ForbiddenError, UnauthorizedError } from './errors';
 
 /** JWT algorithms the gateway can be configured for (SPEC: HS256, RS256, ES256; never `none`). */
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
@@ -155,6 +155,22 @@ export function parseApiKeysFile(content: string): ApiKeyRecord[] {
   return records;
 }
 
+/** The bounded reason of a jsonwebtoken rejection, from its message (the library has no error codes). */
+function jwtFailureReason(message: string): AuthFailureReason {
+  if (message === 'invalid signature') return 'bad_signature';
+  if (message === 'jwt malformed' || message === 'invalid token' || message === 'jwt must be provided') {
+    return 'malformed_jwt';
+  }
+  // An unsigned token (`alg: none`) or one signed with an algorithm the configuration did not name.
+  if (message === 'invalid algorithm' || message === 'jwt signature is required' || message.includes('"none"')) {
+    return 'wrong_algorithm';
+  }
+  if (message.startsWith('jwt issuer invalid')) return 'wrong_issuer';
+  if (message.startsWith('jwt audience invalid')) return 'wrong_audience';
+  if (message === 'invalid exp value' || message === 'invalid nbf value') return 'invalid_claims';
+  return 'invalid_jwt';
+}
+
 /** Builds the authenticator once: the verify options and the hash table are made here, not per request. */
 export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys'>): Authenticator {
   const { key: jwtKey, algorithm } = config.jwt;
@@ -172,37 +188,41 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys
   const apiKeysById = new Map(apiKeys.map((entry) => [entry.record.id, entry]));
 
   function verifyBearer(authorization: string | undefined): { subject: string; orgClaim: string | undefined } {
-    if (authorization === undefined) throw new UnauthorizedError('Authorization header missing');
-    if (authorization.length > MAX_TOKEN_LENGTH) throw new UnauthorizedError('Authorization header too long');
+    if (authorization === undefined) throw new UnauthorizedError('Authorization header missing', 'missing_jwt');
+    if (authorization.length > MAX_TOKEN_LENGTH)
+      throw new UnauthorizedError('Authorization header too long', 'malformed_authorization');
     const match = BEARER.exec(authorization.trim());
-    if (match === null) throw new UnauthorizedError('Authorization header malformed');
+    if (match === null) throw new UnauthorizedError('Authorization header malformed', 'malformed_authorization');
     const [, scheme, token] = match;
     if (scheme?.toLowerCase() !== 'bearer' || token === undefined) {
-      throw new UnauthorizedError('Authorization scheme is not Bearer');
+      throw new UnauthorizedError('Authorization scheme is not Bearer', 'not_bearer');
     }
     let payload: unknown;
     try {
       payload = verify(token, jwtKey, verifyOptions);
     } catch (err) {
-      if (err instanceof TokenExpiredError) throw new UnauthorizedError('JWT expired');
-      if (err instanceof NotBeforeError) throw new UnauthorizedError('JWT not yet valid');
-      if (err instanceof JsonWebTokenError) throw new UnauthorizedError(`JWT rejected: ${err.message}`);
+      if (err instanceof TokenExpiredError) throw new UnauthorizedError('JWT expired', 'expired');
+      if (err instanceof NotBeforeError) throw new UnauthorizedError('JWT not yet valid', 'not_yet_valid');
+      if (err instanceof JsonWebTokenError)
+        throw new UnauthorizedError(`JWT rejected: ${err.message}`, jwtFailureReason(err.message));
       // Anything else from a parser fed hostile input is still the caller's fault, not a 500.
-      throw new UnauthorizedError(`JWT unreadable: ${err instanceof Error ? err.name : typeof err}`);
+      throw new UnauthorizedError(`JWT unreadable: ${err instanceof Error ? err.name : typeof err}`, 'malformed_jwt');
     }
-    if (typeof payload !== 'object' || payload === null) throw new UnauthorizedError('JWT payload is not an object');
+    if (typeof payload !== 'object' || payload === null)
+      throw new UnauthorizedError('JWT payload is not an object', 'invalid_claims');
     const { sub, org } = payload as { sub?: unknown; org?: unknown };
-    if (typeof sub !== 'string' || sub.length === 0) throw new UnauthorizedError('JWT sub missing or not a string');
+    if (typeof sub !== 'string' || sub.length === 0)
+      throw new UnauthorizedError('JWT sub missing or not a string', 'invalid_claims');
     if (org !== undefined && (typeof org !== 'string' || org.length === 0)) {
-      throw new UnauthorizedError('JWT org claim is not a non-empty string');
+      throw new UnauthorizedError('JWT org claim is not a non-empty string', 'invalid_claims');
     }
     return { subject: sub, orgClaim: org };
   }
 
   function lookUpApiKey(apiKey: string | string[] | undefined) {
-    if (apiKey === undefined) throw new UnauthorizedError('X-API-Key header missing');
+    if (apiKey === undefined) throw new UnauthorizedError('X-API-Key header missing', 'missing_api_key');
     if (typeof apiKey !== 'string' || !API_KEY_FORMAT.test(apiKey)) {
-      throw new UnauthorizedError('X-API-Key header malformed');
+      throw new UnauthorizedError('X-API-Key header malformed', 'malformed_api_key');
     }
     const digest = createHash('sha256').update(apiKey, 'utf8').digest();
     let found: (typeof apiKeys)[number] | undefined;
@@ -210,8 +230,9 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys
     for (const entry of apiKeys) {
       if (timingSafeEqual(entry.digest, digest)) found = entry;
     }
-    if (found === undefined) throw new UnauthorizedError('X-API-Key unknown');
-    if (found.record.revoked === true) throw new UnauthorizedError(`X-API-Key revoked (id ${found.record.id})`);
+    if (found === undefined) throw new UnauthorizedError('X-API-Key unknown', 'unknown_api_key');
+    if (found.record.revoked === true)
+      throw new UnauthorizedError(`X-API-Key revoked (id ${found.record.id})`, 'revoked_api_key');
     return found;
   }
 

@@ -37,12 +37,40 @@ export class BadRequestError extends HttpError {
 }
 
 /**
+ * Why authentication failed, as a closed set: the `reason` label of `lockkeys_auth_failures_total` and the
+ * `reasonCode` of the log line (bounded, unlike the free-text `reason`).
+ */
+export const AUTH_FAILURE_REASONS = [
+  'missing_jwt',
+  'malformed_authorization',
+  'not_bearer',
+  'malformed_jwt',
+  'wrong_algorithm',
+  'bad_signature',
+  'expired',
+  'not_yet_valid',
+  'wrong_issuer',
+  'wrong_audience',
+  'invalid_claims',
+  'invalid_jwt',
+  'missing_api_key',
+  'malformed_api_key',
+  'unknown_api_key',
+  'revoked_api_key',
+] as const;
+/** One of {@link AUTH_FAILURE_REASONS}. */
+export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
+/**
  * 401: every authentication failure gives the same body, so a caller cannot tell which credential
- * was wrong. `reason` is for the server log only.
+ * was wrong. `reason` (free text) and `reasonCode` (bounded) are for the server log and metrics only.
  */
 export class UnauthorizedError extends HttpError {
   override name = 'UnauthorizedError';
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly reasonCode: AuthFailureReason,
+  ) {
     super(401, UNAUTHORIZED_BODY.error, UNAUTHORIZED_BODY.message);
   }
   override toBody(): ErrorBody {
@@ -144,8 +172,9 @@ export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): Err
       // Other 5xx are expected outages (Temporal down): a warning, with the underlying cause when there is one.
       const cause = err !== httpError ? { err } : {};
       log.warn({ status: httpError.status, reason: httpError.message, ...cause }, 'request failed');
-    } else if (err instanceof UnauthorizedError) log.warn({ reason: err.reason }, 'authentication failed');
-    else {
+    } else if (err instanceof UnauthorizedError) {
+      log.warn({ reason: err.reason, reasonCode: err.reasonCode }, 'authentication failed');
+    } else {
       // A run error's own text (which run, which org) helps the operator and is withheld from the client.
       const cause = err !== httpError && isRunError(err) ? err.message : undefined;
       log.info({ status: httpError.status, reason: httpError.message, cause }, 'request rejected');

@@ -13,8 +13,11 @@ import { type ErrorBody, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
 import { type JwtHeader, sign } from 'jsonwebtoken';
 import { sha256Hex } from './auth';
 import { loadConfig } from './config';
+import { AUTH_FAILURE_REASONS } from './errors';
 import type { RunServiceCall } from './testing/fake-run-service';
 import { type Answer, send, sendRaw, startGateway, type TestGateway } from './testing/gateway-harness';
+import { answerProblems, findOperation, type OpenApiSpec, schemaCompiler } from './testing/openapi-check';
+import { parsePrometheusText, sampleValue } from './testing/prometheus';
 
 const SECRET = 'hostile-suite-secret-0123456789-abcdef';
 const ISSUER = 'https://idp.lockkeys.test';
@@ -859,6 +862,16 @@ function routeOf({ method = 'POST', path = '/locks/123/BulkAddKeys' }: Hostile):
   return 'other';
 }
 
+/** What each row got, for the checks across the whole table at the end. */
+const answered: Array<{
+  name: string;
+  target: Target;
+  method: string;
+  path: string;
+  answer: Answer;
+  reasonCode?: unknown;
+}> = [];
+
 describe('hostile requests', () => {
   test('control: a well-formed request passes every gateway, so each row below fails for its own reason', async () => {
     for (const target of ['hs', 'rs', 'es'] as const) {
@@ -870,9 +883,10 @@ describe('hostile requests', () => {
     for (const gateway of Object.values(gateways)) gateway.runs.calls.length = 0;
   });
 
-  test.each(rows)('%s', async (_name, target, request, expected) => {
+  test.each(rows)('%s', async (name, target, request, expected) => {
     const gateway = gateways[target];
     const callsBefore = gateway.runs.calls.length;
+    const logsBefore = gateway.logs.length;
     const answer: Answer =
       request.raw !== undefined
         ? await sendRaw(gateway.port, request.raw)
@@ -885,6 +899,18 @@ describe('hostile requests', () => {
     if (expected.status === 401) expect(answer.headers['www-authenticate']).toBe('Bearer realm="lockkeys"');
     if (expected.status === 503 || expected.status === 500) expect(answer.text).not.toMatch(/\bat \S+:\d+|Error:/);
     expect(gateway.runs.calls.slice(callsBefore).map((call) => call.method)).toEqual(expected.reaches ?? []);
+    if (expected.status === 401) {
+      const failure = gateway.logs
+        .slice(logsBefore)
+        .map((line) => JSON.parse(line) as { msg: string; reasonCode?: unknown })
+        .find((line) => line.msg === 'authentication failed');
+      expect(failure?.reasonCode).toEqual(expect.stringMatching(new RegExp(`^(${AUTH_FAILURE_REASONS.join('|')})$`)));
+      answered.push({ name, target, method: 'n/a', path: 'n/a', answer, reasonCode: failure?.reasonCode });
+    }
+    if (request.raw === undefined) {
+      const { method, path } = toRequest(target, request);
+      answered.push({ name, target, method, path, answer });
+    }
   });
 
   test('the table holds at least 100 rows, with POST, GET and cancel all covered', () => {
@@ -901,6 +927,52 @@ describe('hostile requests', () => {
     for (const gateway of Object.values(gateways)) {
       expect(gateway.runs.started).toEqual([]);
       expect(gateway.runs.cancelled).toEqual([]);
+    }
+  });
+
+  test('every refusal on a documented route is an answer /openapi.json documents; the rest are 401 or 404', async () => {
+    const spec = (await send(gateways.hs.port, { method: 'GET', path: '/openapi.json', headers: {} }))
+      .json as OpenApiSpec;
+    const compile = schemaCompiler(spec);
+    const problems: string[] = [];
+    let documented = 0;
+    for (const { name, method, path, answer } of answered.filter((entry) => entry.method !== 'n/a')) {
+      const operation = findOperation(spec, method, path);
+      if (operation === undefined) {
+        // Unknown routes; under /locks credentials are checked first.
+        if (![401, 404].includes(answer.status)) problems.push(`${name}: ${answer.status} on an undocumented route`);
+        continue;
+      }
+      documented++;
+      problems.push(...answerProblems(spec, compile, operation, answer).map((problem) => `${name}: ${problem}`));
+    }
+    expect(problems).toEqual([]);
+    expect(documented).toBeGreaterThanOrEqual(100);
+  });
+
+  test('metrics: nothing started, each 401 counted under a bounded reason, route labels never raw URLs', async () => {
+    const reasonCodes = answered.filter((entry) => entry.reasonCode !== undefined).map((entry) => entry.reasonCode);
+    // Every known hostile form maps to a specific reason; the catch-all stays for what jsonwebtoken adds later.
+    expect(reasonCodes).not.toContain('invalid_jwt');
+    const knownRoutes = [
+      '/locks/:lockId/BulkAddKeys',
+      '/locks/:lockId/BulkAddKeys/:instanceId',
+      '/locks/:lockId/BulkAddKeys/:instanceId/cancel',
+      '/healthz',
+      '/readyz',
+      '/openapi.json',
+      'unmatched',
+    ];
+    for (const target of ['hs', 'rs', 'es', 'down'] as const) {
+      const metrics = await send(gateways[target].port, { method: 'GET', path: '/metrics', headers: {} });
+      const samples = parsePrometheusText(metrics.text);
+      expect([target, sampleValue(samples, 'lockkeys_workflows_started_total')]).toEqual([target, 0]);
+      const unauthorizedRows = answered.filter((entry) => entry.target === target && entry.reasonCode !== undefined);
+      expect([target, sampleValue(samples, 'lockkeys_auth_failures_total')]).toEqual([target, unauthorizedRows.length]);
+      const routes = new Set(
+        samples.filter((sample) => sample.name === 'http_requests_total').map((s) => s.labels.route),
+      );
+      for (const route of routes) expect([target, knownRoutes.includes(route ?? '')]).toEqual([target, true]);
     }
   });
 

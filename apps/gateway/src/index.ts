@@ -23,7 +23,12 @@ export {
 } from './auth';
 export { createApiKey, type NewApiKey } from './apikey';
 export { createGatewayServer, SERVER_TIMEOUTS } from './server';
+export { createGatewayMetrics, type GatewayMetrics } from './metrics';
+export { createOpenApiDocument, type OpenApiDocument } from './openapi';
+export { servedRoutes, type ServedRoute, toOpenApiPath, UNMATCHED_ROUTE } from './routes';
 export {
+  AUTH_FAILURE_REASONS,
+  type AuthFailureReason,
   BadRequestError,
   ConflictError,
   ForbiddenError,

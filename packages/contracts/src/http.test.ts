@@ -1,16 +1,47 @@
-import { bulkAddKeysBodySchema, idempotencyKeySchema, issuesToDetails, lockIdSchema } from './http';
+import type { z } from 'zod';
+import {
+  type BulkAddKeysAccepted,
+  bulkAddKeysAcceptedSchema,
+  bulkAddKeysBodySchema,
+  type ErrorBody,
+  errorBodySchema,
+  idempotencyKeySchema,
+  issuesToDetails,
+  lockIdSchema,
+  type RunStatusBody,
+  runStatusBodySchema,
+  UNAUTHORIZED_BODY,
+} from './http';
 import { summarize, type KeyProgress } from './workflow';
+
+// `tsc -b` compiles this file: a response schema that drifts from its interface fails the build.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemasMatchInterfaces: [
+  Same<z.infer<typeof runStatusBodySchema>, RunStatusBody>,
+  Same<z.infer<typeof bulkAddKeysAcceptedSchema>, BulkAddKeysAccepted>,
+  Same<z.infer<typeof errorBodySchema>, ErrorBody>,
+] = [true, true, true];
 
 describe('lockIdSchema', () => {
   test.each(['1', '123', '9007199254740991'])('accepts %s', (raw) => {
     expect(lockIdSchema.parse(raw)).toBe(Number(raw));
   });
-  test.each(['0', '-1', '007', '1e3', '0x10', '12abc', '1.5', ' 1', '', '9007199254740992', '99999999999999999', 'abc'])(
-    'rejects %j',
-    (raw) => {
-      expect(lockIdSchema.safeParse(raw).success).toBe(false);
-    },
-  );
+  test.each([
+    '0',
+    '-1',
+    '007',
+    '1e3',
+    '0x10',
+    '12abc',
+    '1.5',
+    ' 1',
+    '',
+    '9007199254740992',
+    '99999999999999999',
+    'abc',
+  ])('rejects %j', (raw) => {
+    expect(lockIdSchema.safeParse(raw).success).toBe(false);
+  });
 });
 
 describe('bulkAddKeysBodySchema', () => {
@@ -49,11 +80,11 @@ describe('bulkAddKeysBodySchema', () => {
 
   test('lists every problem, not just the first', () => {
     const result = schema.safeParse({ keys: [{ keyUuid: 1, keyIndexNumber: 'x' }] });
-    expect(issuesToDetails(result.error!.issues).map((d) => d.path).sort()).toEqual([
-      'keys.0.keyIndexNumber',
-      'keys.0.keyUuid',
-      'keys.0.userId',
-    ]);
+    expect(
+      issuesToDetails(result.error!.issues)
+        .map((d) => d.path)
+        .sort(),
+    ).toEqual(['keys.0.keyIndexNumber', 'keys.0.keyUuid', 'keys.0.userId']);
   });
 });
 
@@ -69,7 +100,14 @@ test.each([
 });
 
 test('summarize counts keys by status; adding counts as pending', () => {
-  const k = (status: KeyProgress['status']): KeyProgress => ({ keyUuid: 'k', keyIndexNumber: 0, userId: 'u', status, attempts: 0, error: null });
+  const k = (status: KeyProgress['status']): KeyProgress => ({
+    keyUuid: 'k',
+    keyIndexNumber: 0,
+    userId: 'u',
+    status,
+    attempts: 0,
+    error: null,
+  });
   expect(summarize([k('added'), k('added'), k('failed'), k('pending'), k('adding'), k('cancelled')])).toEqual({
     total: 6,
     added: 2,
@@ -77,4 +115,52 @@ test('summarize counts keys by status; adding counts as pending', () => {
     pending: 2,
     cancelled: 1,
   });
+});
+
+describe('response schemas', () => {
+  test('agree with their interfaces at compile time', () => {
+    expect(schemasMatchInterfaces).toEqual([true, true, true]);
+  });
+
+  test('accept bodies the gateway sends and refuse what SPEC rules out', () => {
+    const status: RunStatusBody = {
+      instanceId: 'lock-123-x',
+      lockId: 123,
+      status: 'running',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      closedAt: null,
+      summary: summarize([]),
+      keys: [
+        {
+          keyUuid: 'k',
+          keyIndexNumber: 1,
+          userId: 'u',
+          status: 'failed',
+          attempts: 1,
+          error: { type: 'SlotOccupied', message: 'taken' },
+        },
+      ],
+    };
+    expect(runStatusBodySchema.parse(status)).toEqual(status);
+    expect(runStatusBodySchema.safeParse({ ...status, status: 'done' }).success).toBe(false);
+    expect(runStatusBodySchema.safeParse({ ...status, lockId: '123' }).success).toBe(false);
+    expect(bulkAddKeysAcceptedSchema.safeParse({ success: true, lockId: 1, instanceId: 'x' }).success).toBe(true);
+    expect(bulkAddKeysAcceptedSchema.safeParse({ success: false, lockId: 1, instanceId: 'x' }).success).toBe(false);
+    expect(errorBodySchema.parse(UNAUTHORIZED_BODY)).toEqual(UNAUTHORIZED_BODY);
+    expect(errorBodySchema.safeParse({ error: 'Bad Request', message: 'm', code: 200 }).success).toBe(false);
+  });
+});
+
+test.each([
+  ['accepts printable text and non-ASCII letters', 'Zoë 42 / ü', true],
+  ['refuses a tab', 'a\tb', false],
+  ['refuses DEL', 'a\u007fb', false],
+  ['refuses a C1 control', 'a\u0085b', false],
+])('keyUuid %s', (_name, keyUuid, valid) => {
+  const result = bulkAddKeysBodySchema().safeParse({ keys: [{ keyUuid, keyIndexNumber: 1, userId: 'u' }] });
+  expect(result.success).toBe(valid);
+  if (!valid)
+    expect(issuesToDetails(result.error!.issues)).toEqual([
+      { path: 'keys.0.keyUuid', message: 'keyUuid must not contain control characters' },
+    ]);
 });
