@@ -6,8 +6,8 @@ test('defaults follow SPEC', () => {
   expect(config.lockBackend).toEqual({ baseUrl: 'http://127.0.0.1:3100', token: 'dev-lock-token', requestTimeoutMs: 5_000 });
   expect(config.runSettings.commandGapMs).toBe(1_000);
   expect(config.runSettings.addKey).toMatchObject({ initialIntervalMs: 1_000, backoffCoefficient: 2, maximumAttempts: 10 });
-  // One attempt is bounded by the HTTP timeout plus slack for the worker.
-  expect(config.runSettings.addKey.startToCloseTimeoutMs).toBe(6_000);
+  // One attempt is bounded by the gap it may wait, the HTTP timeout, and slack for the worker.
+  expect(config.runSettings.addKey.startToCloseTimeoutMs).toBe(7_000);
 });
 
 test('every variable overrides its default', () => {
@@ -34,12 +34,13 @@ test('every variable overrides its default', () => {
   expect(config.lockBackend).toEqual({ baseUrl: 'https://hub.example/api', token: 'secret', requestTimeoutMs: 2_000 });
   expect(config.runSettings).toEqual({
     commandGapMs: 1_500,
+    commandGapMarginMs: 5,
     addKey: {
       initialIntervalMs: 2_000,
       backoffCoefficient: 1.5,
       maximumIntervalMs: 60_000,
       maximumAttempts: 3,
-      startToCloseTimeoutMs: 3_000,
+      startToCloseTimeoutMs: 4_500,
       scheduleToCloseTimeoutMs: 120_000,
     },
     maxKeysPerRun: 50,

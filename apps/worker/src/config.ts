@@ -13,6 +13,7 @@ const EnvSchema = z.object({
   LOCK_BACKEND_TOKEN: z.string().min(1).default('dev-lock-token'),
   LOCK_BACKEND_TIMEOUT_MS: int(5_000, 1),
   KEY_COMMAND_GAP_MS: int(1_000),
+  KEY_COMMAND_GAP_MARGIN_MS: int(5),
   ADD_KEY_INITIAL_RETRY_MS: int(1_000, 1),
   ADD_KEY_BACKOFF_COEFFICIENT: z.coerce.number().min(1).default(2),
   ADD_KEY_MAX_RETRY_MS: int(30_000, 1),
@@ -56,13 +57,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     lockBackend: { baseUrl: e.LOCK_BACKEND_URL, token: e.LOCK_BACKEND_TOKEN, requestTimeoutMs: e.LOCK_BACKEND_TIMEOUT_MS },
     runSettings: {
       commandGapMs: e.KEY_COMMAND_GAP_MS,
+      commandGapMarginMs: e.KEY_COMMAND_GAP_MARGIN_MS,
       addKey: {
         initialIntervalMs: e.ADD_KEY_INITIAL_RETRY_MS,
         backoffCoefficient: e.ADD_KEY_BACKOFF_COEFFICIENT,
         maximumIntervalMs: e.ADD_KEY_MAX_RETRY_MS,
         maximumAttempts: e.ADD_KEY_MAX_ATTEMPTS,
-        // One attempt is one HTTP request: give the request timeout a second of slack for the worker itself.
-        startToCloseTimeoutMs: e.LOCK_BACKEND_TIMEOUT_MS + 1_000,
+        // One attempt waits at most the gap, then makes one HTTP request; plus a second of slack for the worker.
+        startToCloseTimeoutMs: e.KEY_COMMAND_GAP_MS + e.LOCK_BACKEND_TIMEOUT_MS + 1_000,
         scheduleToCloseTimeoutMs: e.ADD_KEY_TIMEOUT_MS,
       },
       maxKeysPerRun: e.KEYS_PER_WORKFLOW_RUN,

@@ -76,6 +76,8 @@ export type RunPhase = 'waitingForLock' | 'sending' | 'done';
 export interface RunSettings {
   /** Minimum time between two commands to the same lock (`KEY_COMMAND_GAP_MS`). */
   commandGapMs: number;
+  /** Slack added when `addKey` waits for the rest of the gap on its own clock (`KEY_COMMAND_GAP_MARGIN_MS`). */
+  commandGapMarginMs?: number;
   addKey: {
     /** First retry delay; never below `commandGapMs`. */
     initialIntervalMs: number;
@@ -104,6 +106,8 @@ export interface BulkAddKeysCarriedState {
   holdsLock: boolean;
   /** Whether a command has been sent (the next one waits for the gap). */
   commandSent: boolean;
+  /** The last command sent, for the activity-side gap. */
+  lastCommand?: AnsweredCommand;
 }
 
 /** What the lock mutex carries into its next run. */
@@ -125,10 +129,32 @@ export const lockGrantedSignal = defineSignal<[{ lockId: number }]>('lockGranted
 export const lockHolderCheckSignal = defineSignal('lockHolderCheck');
 
 /** What `addKey` reports when the lock holds the key. */
-export interface AddKeyResult {
+export interface AddKeyResult extends AnsweredCommand {
   /** `created`: the lock answered 201; `alreadyPresent`: 200, the key was already in the slot (a retry). */
   outcome: 'created' | 'alreadyPresent';
   attempt: number;
+}
+
+/**
+ * When, and on which worker process, the lock's answer to a command arrived. The next `addKey` waits for
+ * the rest of the gap itself: on the same process's clock, or a full gap when another process got it.
+ * Counting from the answer, not from the send, keeps the gap at the lock whatever the network's jitter:
+ * the lock received the previous command before it answered.
+ */
+export interface AnsweredCommand {
+  /** Epoch ms on that process's monotonic clock; null when no answer came (timeout, connection lost). */
+  answeredAt: number | null;
+  /** Identity of the worker process. */
+  answeredBy: string | null;
+}
+
+/** What `addKey` needs to keep the gap after the previous command of the run. */
+export interface CommandGap {
+  commandGapMs: number;
+  /** Added to a same-process wait, for network jitter between sender and lock. */
+  marginMs?: number;
+  /** The run's previous command; absent for the first command (the lock's mutex kept the gap to other runs). */
+  previous?: AnsweredCommand;
 }
 
 /** Typed names of the failures `addKey` throws, from the lock backend's answers. */
@@ -158,7 +184,7 @@ export const FINAL_LOCK_BACKEND_FAILURES: readonly string[] = [
 ];
 
 /** Details every `addKey` failure carries, so the workflow can count attempts even for failed keys. */
-export interface AddKeyFailureDetails {
+export interface AddKeyFailureDetails extends AnsweredCommand {
   attempt: number;
   httpStatus: number | null;
 }

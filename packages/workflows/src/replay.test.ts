@@ -12,14 +12,25 @@ Runtime.install({ logger: new DefaultLogger('ERROR') });
  * A change that breaks replay would break every run in flight when it is deployed. Refresh the fixtures
  * only on purpose: `pnpm --filter @lockkeys/workflows record-histories` (see README "Run lifecycle").
  */
-const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json')).sort();
+// One folder per generation of the workflow code: runs recorded before a patch must still replay after it.
+const generations = readdirSync(HISTORIES_DIR).sort();
+const files = generations.flatMap((generation) =>
+  readdirSync(join(HISTORIES_DIR, generation))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join(generation, f)),
+);
 
-test('there are fixtures for every recorded scenario', () => {
-  const scenarios = new Set(files.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
+test.each(generations)('%s has a fixture for every recorded scenario', (generation) => {
+  const names = files.filter((f) => f.startsWith(`${generation}/`)).map((f) => f.slice(generation.length + 1));
+  const scenarios = new Set(names.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
   expect([...scenarios].sort()).toEqual(
     ['cancel', 'continue-as-new', 'failed-key', 'happy-path', 'lock-holder', 'lock-mutex', 'retries', 'unknown-lock', 'waiting-for-lock'],
   );
-  expect(files.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThanOrEqual(2);
+  expect(names.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThanOrEqual(2);
+});
+
+test('both the generation before the command-gap patch and the current one are kept', () => {
+  expect(generations).toEqual(['before-gap-in-activity', 'current']);
 });
 
 test('every recorded history replays against the current workflow code', async () => {

@@ -27,6 +27,7 @@ export function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEn
 
 export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = {}): RunSettings => ({
   commandGapMs,
+  commandGapMarginMs: 2,
   addKey: {
     initialIntervalMs: 1_000,
     backoffCoefficient: 2,

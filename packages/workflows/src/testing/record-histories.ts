@@ -13,11 +13,13 @@ import { startDevServer, startRun, testKeys, testSettings, testWorker, until } f
 import { LockBackendFailureType, ScriptedLockBackend } from './scripted-lock-backend';
 
 export const HISTORIES_DIR = join(__dirname, '..', '..', 'histories');
+/** New recordings go here; older generations stay in their own folders and keep replaying. */
+const CURRENT_DIR = join(HISTORIES_DIR, 'current');
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const env = await startDevServer();
-  mkdirSync(HISTORIES_DIR, { recursive: true });
+  mkdirSync(CURRENT_DIR, { recursive: true });
   const written: string[] = [];
 
   /** Saves every run of a workflow (continue-as-new makes several), oldest first. */
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
     for (const [i, runId] of runIds.entries()) {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
       const file = `${name}${runIds.length > 1 ? `.run${i + 1}` : ''}.json`;
-      writeFileSync(join(HISTORIES_DIR, file), `${historyToJSON(history)}\n`);
+      writeFileSync(join(CURRENT_DIR, file), `${historyToJSON(history)}\n`);
       written.push(file);
     }
   }
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     ]) {
       await save(name!, id!);
     }
-    process.stdout.write(`recorded ${written.length} histories in ${HISTORIES_DIR}:\n${written.join('\n')}\n`);
+    process.stdout.write(`recorded ${written.length} histories in ${CURRENT_DIR}:\n${written.join('\n')}\n`);
   } finally {
     await env.teardown();
   }
