@@ -186,6 +186,94 @@ describe('loadConfig', () => {
   });
 });
 
+describe('Temporal connection: local dev server by default, or a remote cluster / Temporal Cloud', () => {
+  /** A readable PEM-looking file in the temp dir. */
+  const pemFile = (name: string) => {
+    const path = join(tempDir, name);
+    writeFileSync(path, `-----BEGIN ${name}-----\n`);
+    return path;
+  };
+
+  test('defaults: 127.0.0.1:7233, namespace default, task queue lock-keys, no TLS, no API key', () => {
+    expect(loadConfig({}).temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'lock-keys',
+    });
+  });
+
+  test('production needs nothing extra for Temporal: the defaults hold', () => {
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, API_KEYS_FILE: goodKeysFile() });
+    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lock-keys' });
+  });
+
+  test('mTLS: certificate and key paths, CA and server name turn TLS on', () => {
+    const [cert, key, ca] = [pemFile('client.crt'), pemFile('client.key'), pemFile('ca.crt')];
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'acme.a1b2c.tmprl.cloud:7233',
+      TEMPORAL_NAMESPACE: 'acme.a1b2c',
+      TEMPORAL_TLS_CERT: cert,
+      TEMPORAL_TLS_KEY: key,
+      TEMPORAL_TLS_CA: ca,
+      TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+    });
+    expect(config.temporal).toEqual({
+      address: 'acme.a1b2c.tmprl.cloud:7233',
+      namespace: 'acme.a1b2c',
+      taskQueue: 'lock-keys',
+      tls: { certPath: cert, keyPath: key, caPath: ca, serverName: 'temporal.internal' },
+    });
+  });
+
+  test('an API key turns TLS on with system trust', () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233',
+      TEMPORAL_API_KEY: 'cloud-key',
+    });
+    expect(config.temporal).toMatchObject({ tls: {}, apiKey: 'cloud-key' });
+  });
+
+  test('TEMPORAL_TLS=true alone turns TLS on; empty TLS variables mean unset', () => {
+    expect(loadConfig({ TEMPORAL_TLS: 'true' }).temporal.tls).toEqual({});
+    expect(loadConfig({ TEMPORAL_TLS_CERT: '', TEMPORAL_TLS_KEY: '', TEMPORAL_API_KEY: '' }).temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'lock-keys',
+    });
+  });
+
+  test.each<[string, () => NodeJS.ProcessEnv, RegExp]>([
+    [
+      'a certificate without its key',
+      () => ({ TEMPORAL_TLS_CERT: pemFile('lonely.crt') }),
+      /^Invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together$/,
+    ],
+    [
+      'a key without its certificate',
+      () => ({ TEMPORAL_TLS_KEY: pemFile('lonely.key') }),
+      /^Invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together$/,
+    ],
+    [
+      'TEMPORAL_TLS=false with an API key',
+      () => ({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'cloud-key' }),
+      /^Invalid configuration: TEMPORAL_TLS=false contradicts the TLS \/ API key settings$/,
+    ],
+    ['TEMPORAL_TLS not a boolean', () => ({ TEMPORAL_TLS: 'yes' }), /^Invalid configuration: TEMPORAL_TLS: /],
+    [
+      'a certificate file that does not exist',
+      () => ({ TEMPORAL_TLS_CERT: join(tempDir, 'nope.crt'), TEMPORAL_TLS_KEY: pemFile('k.key') }),
+      /^TEMPORAL_TLS_CERT \S+nope\.crt: cannot be read \(ENOENT\)$/,
+    ],
+    [
+      'a CA file that does not exist',
+      () => ({ TEMPORAL_TLS_CA: join(tempDir, 'nope-ca.crt') }),
+      /^TEMPORAL_TLS_CA \S+nope-ca\.crt: cannot be read \(ENOENT\)$/,
+    ],
+  ])('%s → one-line ConfigError naming the variable', (_name, env, message) => {
+    expect(configErrorOf(env())).toMatch(message);
+  });
+});
+
 describe('API_KEYS_FILE problems name the file and the entry', () => {
   const good = { id: 'acme-1', sha256: ACME_HASH, orgId: 'acme', locks: [1] };
 

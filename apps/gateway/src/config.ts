@@ -1,6 +1,10 @@
 import { type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { DEFAULT_TASK_QUEUE } from '@lockkeys/contracts';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import {
+  type TemporalConnectionSettings,
+  temporalConnectionEnvSchema,
+  temporalConnectionSettings,
+} from '@lockkeys/contracts';
 import { z } from 'zod';
 import {
   type ApiKeyRecord,
@@ -49,11 +53,8 @@ export interface GatewayConfig {
   apiKeys: readonly ApiKeyRecord[];
   /** Where {@link apiKeys} came from (a file path or the built-in dev key), for the start-up log. */
   apiKeysSource: string;
-  temporal: {
-    address: string;
-    namespace: string;
-    taskQueue: string;
-  };
+  /** Where and how to reach Temporal: a local dev server by default, or a remote cluster / Temporal Cloud with TLS. */
+  temporal: TemporalConnectionSettings;
   limits: {
     maxKeysPerRequest: number;
     maxKeyIndex: number;
@@ -97,9 +98,6 @@ const envSchema = z.object({
   JWT_ISSUER: text('JWT_ISSUER').optional(),
   JWT_AUDIENCE: text('JWT_AUDIENCE').optional(),
   API_KEYS_FILE: text('API_KEYS_FILE').optional(),
-  TEMPORAL_ADDRESS: text('TEMPORAL_ADDRESS').default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: text('TEMPORAL_NAMESPACE').default('default'),
-  TEMPORAL_TASK_QUEUE: text('TEMPORAL_TASK_QUEUE').default(DEFAULT_TASK_QUEUE),
   MAX_KEYS_PER_REQUEST: integer('MAX_KEYS_PER_REQUEST', 1, MAX_KEYS_PER_REQUEST_CEILING).default(1000),
   MAX_KEY_INDEX: integer('MAX_KEY_INDEX', 0, Number.MAX_SAFE_INTEGER).default(65535),
   MAX_BODY_BYTES: integer('MAX_BODY_BYTES', 1024, 100 * 1024 * 1024).default(1024 * 1024),
@@ -123,10 +121,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   // An empty variable (`JWT_SECRET=` in a .env file) means "unset", never "the empty secret".
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(`Invalid configuration: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+  // TEMPORAL_* are shared with the worker, so their schema lives in contracts.
+  const temporalParsed = temporalConnectionEnvSchema.safeParse(present);
+  if (!parsed.success || !temporalParsed.success) {
+    const problems = [
+      ...(parsed.error?.issues.map((issue) => issue.message) ?? []),
+      ...(temporalParsed.error?.issues.map(namingTheVariable) ?? []),
+    ];
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const vars = parsed.data;
+  const temporal = temporalConnectionSettings(temporalParsed.data);
+  checkTemporalTlsFiles(temporal);
   const isProduction = vars.NODE_ENV === 'production';
 
   if (isProduction) {
@@ -164,11 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     apiKeys,
     apiKeysSource: vars.API_KEYS_FILE ?? 'built-in development key',
-    temporal: {
-      address: vars.TEMPORAL_ADDRESS,
-      namespace: vars.TEMPORAL_NAMESPACE,
-      taskQueue: vars.TEMPORAL_TASK_QUEUE,
-    },
+    temporal,
     limits: {
       maxKeysPerRequest: vars.MAX_KEYS_PER_REQUEST,
       maxKeyIndex: vars.MAX_KEY_INDEX,
@@ -204,6 +206,31 @@ function jwtVerification(vars: EnvVars): Pick<GatewayConfig['jwt'], 'algorithm' 
     return { ...publicKey, keySource: 'JWT_PUBLIC_KEY' };
   } catch (err) {
     throw new ConfigError(`JWT_PUBLIC_KEY ${(err as Error).message}`);
+  }
+}
+
+/** A zod issue as one message that starts with the variable's name (contracts' own messages mostly do). */
+function namingTheVariable(issue: z.core.$ZodIssue): string {
+  const variable = issue.path.join('.');
+  return issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`;
+}
+
+/** The TLS files must be readable now: a missing certificate should stop start-up, not fail the first request. */
+function checkTemporalTlsFiles(temporal: TemporalConnectionSettings): void {
+  const files: Array<[variable: string, path: string | undefined]> = [
+    ['TEMPORAL_TLS_CERT', temporal.tls?.certPath],
+    ['TEMPORAL_TLS_KEY', temporal.tls?.keyPath],
+    ['TEMPORAL_TLS_CA', temporal.tls?.caPath],
+  ];
+  for (const [variable, path] of files) {
+    if (path === undefined) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(
+        `${variable} ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'read error'})`,
+      );
+    }
   }
 }
 

@@ -1,21 +1,36 @@
 /**
  * The hostile suite: one row per request that must be refused, over real HTTP against the real app and
- * server (createApp + createGatewayServer) with a fake RunService. Each row asserts the status, the exact
- * error body, and which RunService methods the request was allowed to reach; afterwards no run was started
- * or cancelled and every gateway still answers /healthz.
+ * server (createApp + createGatewayServer) backed by the real Temporal RunService: a dev server of the suite's
+ * own for the hs/rs/es gateways, a port that hangs up on every connection for `down`. A recording decorator
+ * lets each row assert the status, the exact error body, and which RunService methods the request was allowed
+ * to reach. Afterwards the Temporal server itself is asked: no run on any lock the rows used beyond the seeded
+ * ones, none cancelled, exactly one run per control request; and every gateway still answers /healthz.
  */
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ErrorBody, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
+import {
+  BULK_ADD_KEYS_WORKFLOW,
+  type BulkAddKeysInput,
+  type ErrorBody,
+  LOCK_ID_SEARCH_ATTRIBUTE,
+  MEMO_ORG_ID,
+  UNAUTHORIZED_BODY,
+} from '@lockkeys/contracts';
+import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type JwtHeader, sign } from 'jsonwebtoken';
 import { sha256Hex } from './auth';
-import { loadConfig } from './config';
+import { type GatewayConfig, loadConfig } from './config';
 import { AUTH_FAILURE_REASONS } from './errors';
-import type { RunServiceCall } from './testing/fake-run-service';
+import type { RunService } from './runs';
+import { createTemporalRunService } from './temporal';
 import { type Answer, send, sendRaw, startGateway, type TestGateway } from './testing/gateway-harness';
+import { RecordingRunService, type RunServiceCall } from './testing/recording-run-service';
+import { startTemporalDevServer } from './testing/temporal-dev-server';
 import { answerProblems, findOperation, type OpenApiSpec, schemaCompiler } from './testing/openapi-check';
 import { parsePrometheusText, sampleValue } from './testing/prometheus';
 
@@ -783,9 +798,77 @@ const rows: Row[] = [
   ],
 ];
 
+// ---- Temporal: the suite's own dev server, seeded with the runs the GET and cancel rows aim at ------------
+const LOCK_ID = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
+/** Locks of the control requests, one per gateway that can reach Temporal; no row uses them. */
+const CONTROL_LOCK = { hs: 125, rs: 126, es: 127 } as const;
+/** Runs put on the server before the table (workflow ID → lock); nothing else may appear on the rows' locks. */
+const seeded = new Map<string, number>();
+
+/** Every lock id a row's path could mean, read leniently (`007`, `0x10`, `12abc`…) so a lax parser would show up too. */
+function lockIdsOfRows(): number[] {
+  const ids = new Set<number>();
+  for (const [, , request] of rows) {
+    const text = /^\/locks\/([^/]*)/.exec(request.path ?? '/locks/123/BulkAddKeys')?.[1];
+    if (text === undefined) continue;
+    let decoded = text;
+    try {
+      decoded = decodeURIComponent(text);
+    } catch {
+      // an undecodable lockId is read as written
+    }
+    for (const id of [Number(decoded), Number.parseInt(decoded, 10)])
+      if (Number.isSafeInteger(id) && id > 0) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** Starts a bulkAddKeys run directly on the server (no worker polls it, so it stays as left). */
+function seedRun(
+  temporal: TestWorkflowEnvironment,
+  config: GatewayConfig,
+  workflowId: string,
+  lockId: number,
+  orgId: string,
+) {
+  seeded.set(workflowId, lockId);
+  const input: BulkAddKeysInput = {
+    lockId,
+    orgId,
+    requestedBy: 'seed',
+    keys: [{ keyUuid: 'seed', keyIndexNumber: 0, userId: 'u' }],
+  };
+  return temporal.client.workflow.start(BULK_ADD_KEYS_WORKFLOW, {
+    taskQueue: config.temporal.taskQueue,
+    workflowId,
+    args: [input],
+    typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID, value: lockId }]),
+    memo: { [MEMO_ORG_ID]: orgId },
+  });
+}
+
+/** A loopback port that hangs up on every connection: Temporal down, without racing anyone for a closed port. */
+async function hangUpListener(): Promise<Server> {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+/** Polls `probe` until it holds or the time is up; the assertions after it then report what is missing. */
+async function until(probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 // ---- the gateways ---------------------------------------------------------------------------------------
 let tempDir: string;
-const gateways = {} as Record<Target, TestGateway>;
+let temporal: TestWorkflowEnvironment;
+let downListener: Server;
+const services: RunService[] = [];
+const gateways = {} as Record<Target, TestGateway<RecordingRunService>>;
 
 beforeAll(async () => {
   tempDir = mkdtempSync(join(tmpdir(), 'gateway-hostile-'));
@@ -794,7 +877,7 @@ beforeAll(async () => {
     apiKeysFile,
     JSON.stringify({
       keys: [
-        { id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123, 124] },
+        { id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123, 124, ...Object.values(CONTROL_LOCK)] },
         { id: 'acme-old', sha256: sha256Hex(REVOKED_KEY), orgId: 'acme', locks: [123], revoked: true },
         { id: 'globex-1', sha256: sha256Hex(GLOBEX_KEY), orgId: 'globex', locks: [200] },
         { id: 'initech-1', sha256: sha256Hex(INITECH_KEY), orgId: 'initech', locks: '*' },
@@ -810,23 +893,41 @@ beforeAll(async () => {
     es: loadConfig({ ...common, JWT_PUBLIC_KEY: pem(ec.publicKey) }),
     down: hs,
   };
+
+  temporal = await startTemporalDevServer();
+  downListener = await hangUpListener();
+  const { port: downPort } = downListener.address() as { port: number };
+  // One connection for the three gateways that reach the dev server, as one process would have.
+  const live = createTemporalRunService(
+    { temporal: { ...hs.temporal, address: temporal.address } },
+    { queryDeadlineMs: 1_000 },
+  );
+  const down = createTemporalRunService(
+    { temporal: { ...hs.temporal, address: `127.0.0.1:${downPort}` } },
+    { startDeadlineMs: 2_000, readyDeadlineMs: 1_000, grpcMaxAttempts: 2 },
+  );
+  services.push(live, down);
+
+  await seedRun(temporal, hs, 'lock-123-acme-run', 123, 'acme');
+  await (await seedRun(temporal, hs, 'lock-123-acme-done', 123, 'acme')).terminate('seed: a run that has closed');
+  await seedRun(temporal, hs, 'lock-123-initech-run', 123, 'initech');
+  // The first request with Idempotency-Key order-1, made the way the gateway makes it.
+  const first = await live.start({
+    input: { lockId: 123, orgId: 'acme', requestedBy: 'alice', keys: validKeys },
+    idempotencyKey: 'order-1',
+  });
+  seeded.set(first.instanceId, 123);
+
   for (const target of ['hs', 'rs', 'es', 'down'] as const) {
-    const gateway = await startGateway(configs[target]);
-    gateway.runs.seedRun('lock-123-acme-run', { lockId: 123, orgId: 'acme' });
-    gateway.runs.seedRun('lock-123-acme-done', { lockId: 123, orgId: 'acme', status: 'complete' });
-    gateway.runs.seedRun('lock-123-initech-run', { lockId: 123, orgId: 'initech' });
-    gateway.runs.seedIdempotencyKey(
-      { instanceId: 'lock-123-idem-1', lockId: 123, orgId: 'acme' },
-      'order-1',
-      validKeys,
-    );
-    gateway.runs.unavailable = target === 'down';
-    gateways[target] = gateway;
+    gateways[target] = await startGateway(configs[target], new RecordingRunService(target === 'down' ? down : live));
   }
 });
 
 afterAll(async () => {
   await Promise.all(Object.values(gateways).map((gateway) => gateway.close()));
+  await Promise.all(services.map((service) => service.close()));
+  await temporal?.teardown();
+  await new Promise((resolve) => downListener?.close(resolve));
   rmSync(tempDir, { recursive: true, force: true });
 });
 
@@ -973,6 +1074,53 @@ describe('hostile requests', () => {
         samples.filter((sample) => sample.name === 'http_requests_total').map((s) => s.labels.route),
       );
       for (const route of routes) expect([target, knownRoutes.includes(route ?? '')]).toEqual([target, true]);
+    }
+  });
+
+  test('after the table a valid POST is still accepted by every gateway that reaches Temporal', async () => {
+    for (const target of ['hs', 'rs', 'es'] as const) {
+      const gateway = gateways[target];
+      const callsBefore = gateway.runs.calls.length;
+      const answer = await send(
+        gateway.port,
+        toRequest(target, { path: `/locks/${CONTROL_LOCK[target]}/BulkAddKeys` }),
+      );
+      expect([target, answer.status]).toEqual([target, 202]);
+      expect(answer.json).toMatchObject({
+        success: true,
+        lockId: CONTROL_LOCK[target],
+        instanceId: expect.any(String),
+      });
+      expect(gateway.runs.calls.slice(callsBefore).map((call) => call.method)).toEqual(['start']);
+      expect(gateway.runs.started.map((request) => request.input.lockId)).toEqual([CONTROL_LOCK[target]]);
+    }
+  });
+
+  test('the Temporal server holds no run that a hostile request started or cancelled', async () => {
+    const { workflow } = temporal.client;
+    const count = async (query?: string) => (await workflow.count(query)).count;
+    const controlLocks: number[] = Object.values(CONTROL_LOCK);
+    // Visibility trails a start by milliseconds: wait for the control runs, started after every hostile request.
+    await until(async () => (await count(`LockId IN (${controlLocks.join(', ')})`)) === controlLocks.length);
+
+    const lockIds = lockIdsOfRows();
+    expect(lockIds).toEqual(expect.arrayContaining([123, 124, 999]));
+    expect(lockIds.filter((id) => controlLocks.includes(id))).toEqual([]);
+    const runsOn = async (ids: number[]) =>
+      Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await count(`LockId = ${id}`)] as const)));
+    const seededOn = (id: number) => [...seeded.values()].filter((lockId) => lockId === id).length;
+    // Lock 123 holds the 4 seeded runs and nothing more; every other lock a row named holds none.
+    expect(await runsOn(lockIds)).toEqual(Object.fromEntries(lockIds.map((id) => [id, seededOn(id)])));
+    expect(await runsOn(controlLocks)).toEqual({ 125: 1, 126: 1, 127: 1 });
+    expect(await count()).toBe(seeded.size + controlLocks.length);
+
+    // A cancel that slipped past an ownership check would leave a request in the seeded run's history.
+    for (const workflowId of seeded.keys()) {
+      const history = await workflow.getHandle(workflowId).fetchHistory();
+      const cancelRequests = (history.events ?? []).filter(
+        (event) => event.workflowExecutionCancelRequestedEventAttributes,
+      );
+      expect([workflowId, cancelRequests.length]).toEqual([workflowId, 0]);
     }
   });
 

@@ -52,7 +52,15 @@ function main(): void {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    logger.info({ url: `http://${host}:${port}`, temporal: config.temporal.address }, 'gateway listening');
+    const { tls, apiKey } = config.temporal;
+    // How the gateway authenticates to Temporal, never the credential itself.
+    const temporal = {
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      tls: tls !== undefined,
+      auth: tls?.certPath !== undefined ? 'mTLS' : apiKey !== undefined ? 'API key' : 'none',
+    };
+    logger.info({ url: `http://${host}:${port}`, temporal }, 'gateway listening');
   });
 
   let stopping = false;

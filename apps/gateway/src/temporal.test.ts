@@ -1,6 +1,14 @@
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { instanceIdSchema } from '@lockkeys/contracts';
-import { createTemporalRunService, idempotentInstanceId, newInstanceId, requestHash, TemporalUnavailableError } from './temporal';
+import {
+  createTemporalRunService,
+  idempotentInstanceId,
+  newInstanceId,
+  requestHash,
+  TemporalUnavailableError,
+} from './temporal';
 
 /** A local port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {
@@ -31,7 +39,12 @@ test('with Temporal down the starter is created, reports not ready, and start fa
     await expect(starter.ready()).resolves.toBe(false);
     await expect(
       starter.start({
-        input: { lockId: 1, orgId: 'acme', requestedBy: 'alice', keys: [{ keyUuid: 'a', keyIndexNumber: 0, userId: 'u' }] },
+        input: {
+          lockId: 1,
+          orgId: 'acme',
+          requestedBy: 'alice',
+          keys: [{ keyUuid: 'a', keyIndexNumber: 0, userId: 'u' }],
+        },
       }),
     ).rejects.toBeInstanceOf(TemporalUnavailableError);
     expect(Date.now() - startedAt).toBeLessThan(10_000);
@@ -60,4 +73,12 @@ test('the request hash changes with the lock, the keys, and their order', () => 
   expect(requestHash({ lockId: 2, keys })).not.toBe(base);
   expect(requestHash({ lockId: 1, keys: [...keys].reverse() })).not.toBe(base);
   expect(requestHash({ lockId: 1, keys: [{ ...keys[0]!, userId: 'v' }, keys[1]!] })).not.toBe(base);
+});
+
+test('TLS files are read when the service is created: a missing client certificate fails at start-up, not on a request', () => {
+  const missing = join(tmpdir(), `lockkeys-missing-${process.pid}.crt`);
+  const temporal = { address: 'acme.a1b2c.tmprl.cloud:7233', namespace: 'acme.a1b2c', taskQueue: 'lock-keys' };
+  expect(() =>
+    createTemporalRunService({ temporal: { ...temporal, tls: { certPath: missing, keyPath: missing } } }),
+  ).toThrow(expect.objectContaining({ code: 'ENOENT', path: missing }));
 });

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   BULK_ADD_KEYS_WORKFLOW,
   LOCK_ID_SEARCH_ATTRIBUTE,
@@ -6,6 +7,7 @@ import {
   MEMO_REQUEST_HASH,
   progressQuery,
   summarize,
+  temporalConnectionOptions,
   type BulkAddKeysInput,
   type BulkAddKeysProgress,
   type KeyProgress,
@@ -96,25 +98,28 @@ const CLOSED_STATUS: Record<string, RunStatus> = {
 /**
  * The real {@link RunService}: one lazy `Connection` and one `Client` for the process. The connection is
  * opened on first use and re-opened by gRPC after failures, so the gateway starts (and reports not ready)
- * while Temporal is still down.
+ * while Temporal is still down. TLS files (client certificate pair, CA) are read here, once, at creation.
  */
 export function createTemporalRunService(
   config: Pick<GatewayConfig, 'temporal'>,
   options: TemporalRunServiceOptions = {},
 ): RunService {
-  const { address, namespace, taskQueue } = config.temporal;
+  const { namespace, taskQueue } = config.temporal;
   const deadlineMs = options.startDeadlineMs ?? 10_000;
   const readyDeadlineMs = options.readyDeadlineMs ?? 2_000;
   const queryDeadlineMs = options.queryDeadlineMs ?? 5_000;
   const connection = Connection.lazy({
-    address,
+    ...temporalConnectionOptions(config.temporal, (path) => readFileSync(path)),
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: options.grpcMaxAttempts ?? 6 }))],
   });
   const client = new Client({ connection, namespace });
-  const call = <T>(fn: () => Promise<T>, ms = deadlineMs) => temporalCall(() => connection.withDeadline(Date.now() + ms, fn));
+  const call = <T>(fn: () => Promise<T>, ms = deadlineMs) =>
+    temporalCall(() => connection.withDeadline(Date.now() + ms, fn));
 
   /** The run if it exists, is a bulkAddKeys run, and belongs to this organization and lock. */
-  async function describeOwned(ref: RunRef): Promise<{ handle: WorkflowHandle; description: WorkflowExecutionDescription }> {
+  async function describeOwned(
+    ref: RunRef,
+  ): Promise<{ handle: WorkflowHandle; description: WorkflowExecutionDescription }> {
     const handle = client.workflow.getHandle(ref.instanceId);
     const description = await call(() => handle.describe()).catch((error: unknown) => {
       if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(`no run ${ref.instanceId}`);
@@ -153,7 +158,11 @@ export function createTemporalRunService(
     return (input?.keys ?? []).map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
   }
 
-  async function statusBody(ref: RunRef, handle: WorkflowHandle, description: WorkflowExecutionDescription): Promise<RunStatusBody> {
+  async function statusBody(
+    ref: RunRef,
+    handle: WorkflowHandle,
+    description: WorkflowExecutionDescription,
+  ): Promise<RunStatusBody> {
     const progress = await progressOf(handle, description);
     const keys = progress?.keys ?? (await keysFromInput(handle));
     const temporalStatus = description.status.name;
@@ -194,7 +203,11 @@ export function createTemporalRunService(
       if (idempotencyKey === undefined) {
         const workflowId = newInstanceId(input.lockId);
         await call(() =>
-          client.workflow.start(BULK_ADD_KEYS_WORKFLOW, { ...options, workflowId, memo: { [MEMO_ORG_ID]: input.orgId, [MEMO_REQUEST_HASH]: hash } }),
+          client.workflow.start(BULK_ADD_KEYS_WORKFLOW, {
+            ...options,
+            workflowId,
+            memo: { [MEMO_ORG_ID]: input.orgId, [MEMO_REQUEST_HASH]: hash },
+          }),
         );
         return { instanceId: workflowId, replayed: false };
       }
@@ -238,7 +251,9 @@ export function createTemporalRunService(
     async ready() {
       try {
         // describeNamespace is cheap and also proves the namespace exists, which every start needs.
-        await connection.withDeadline(Date.now() + readyDeadlineMs, () => connection.workflowService.describeNamespace({ namespace }));
+        await connection.withDeadline(Date.now() + readyDeadlineMs, () =>
+          connection.workflowService.describeNamespace({ namespace }),
+        );
         return true;
       } catch {
         return false;

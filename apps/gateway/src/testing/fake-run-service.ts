@@ -10,10 +10,9 @@ import {
   type StartRunRequest,
   TemporalUnavailableError,
 } from '../runs';
+import type { RunServiceCall, RunServiceLog } from './recording-run-service';
 
-/** One RunService call, as the gateway made it. */
-export type RunServiceCall =
-  { method: 'start'; request: StartRunRequest } | { method: 'status' | 'cancel'; ref: RunRef };
+export type { RunServiceCall } from './recording-run-service';
 
 interface FakeRun {
   lockId: number;
@@ -28,7 +27,7 @@ const CREATED_AT = '2025-01-01T00:00:00.000Z';
  * In-memory {@link RunService} for gateway tests: records every call, keeps `started` and `cancelled`
  * apart (what a real Temporal would have done), and enforces org/lock ownership like the real one.
  */
-export class FakeRunService implements RunService {
+export class FakeRunService implements RunService, RunServiceLog {
   readonly calls: RunServiceCall[] = [];
   /** Runs this fake actually started (replays excluded). */
   readonly started: StartRunRequest[] = [];
