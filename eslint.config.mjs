@@ -26,8 +26,18 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [{ group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'Workflow code may not use Node builtins.' }],
-          paths: [{ name: '@lockkeys/contracts', message: "Import '@lockkeys/contracts/workflow' (zod-free) in workflow code." }],
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'],
+              message: 'Workflow code may not use Node builtins.',
+            },
+          ],
+          paths: [
+            {
+              name: '@lockkeys/contracts',
+              message: "Import '@lockkeys/contracts/workflow' (zod-free) in workflow code.",
+            },
+          ],
         },
       ],
       'no-restricted-properties': [

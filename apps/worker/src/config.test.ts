@@ -3,9 +3,17 @@ import { loadConfig } from './config';
 test('defaults follow SPEC', () => {
   const config = loadConfig({});
   expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lock-keys' });
-  expect(config.lockBackend).toEqual({ baseUrl: 'http://127.0.0.1:3100', token: 'dev-lock-token', requestTimeoutMs: 5_000 });
+  expect(config.lockBackend).toEqual({
+    baseUrl: 'http://127.0.0.1:3100',
+    token: 'dev-lock-token',
+    requestTimeoutMs: 5_000,
+  });
   expect(config.runSettings.commandGapMs).toBe(1_000);
-  expect(config.runSettings.addKey).toMatchObject({ initialIntervalMs: 1_000, backoffCoefficient: 2, maximumAttempts: 10 });
+  expect(config.runSettings.addKey).toMatchObject({
+    initialIntervalMs: 1_000,
+    backoffCoefficient: 2,
+    maximumAttempts: 10,
+  });
   // One attempt is bounded by the gap it may wait, the HTTP timeout, and slack for the worker.
   expect(config.runSettings.addKey.startToCloseTimeoutMs).toBe(7_000);
 });
@@ -30,7 +38,10 @@ test('every variable overrides its default', () => {
     LOCK_MUTEX_IDLE_MS: '7000',
   });
   expect(config.temporal).toEqual({ address: 'temporal:7233', namespace: 'prod', taskQueue: 'q' });
-  expect(loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.tmprl.cloud:7233' }).temporal).toMatchObject({ tls: {}, apiKey: 'k' });
+  expect(loadConfig({ TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.tmprl.cloud:7233' }).temporal).toMatchObject({
+    tls: {},
+    apiKey: 'k',
+  });
   expect(config.lockBackend).toEqual({ baseUrl: 'https://hub.example/api', token: 'secret', requestTimeoutMs: 2_000 });
   expect(config.runSettings).toEqual({
     commandGapMs: 1_500,

@@ -54,7 +54,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const e = parsed.data;
   return {
     temporal: temporalConnectionSettings(temporal.data),
-    lockBackend: { baseUrl: e.LOCK_BACKEND_URL, token: e.LOCK_BACKEND_TOKEN, requestTimeoutMs: e.LOCK_BACKEND_TIMEOUT_MS },
+    lockBackend: {
+      baseUrl: e.LOCK_BACKEND_URL,
+      token: e.LOCK_BACKEND_TOKEN,
+      requestTimeoutMs: e.LOCK_BACKEND_TIMEOUT_MS,
+    },
     runSettings: {
       commandGapMs: e.KEY_COMMAND_GAP_MS,
       commandGapMarginMs: e.KEY_COMMAND_GAP_MARGIN_MS,

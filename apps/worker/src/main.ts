@@ -18,7 +18,8 @@ async function main(): Promise<void> {
       metrics: { prometheus: { bindAddress: `${config.metrics.host}:${config.metrics.port}` } },
     },
     logger: {
-      log: (level, message, meta) => logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
+      log: (level, message, meta) =>
+        logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')]({ ...meta }, message),
       trace: (message, meta) => logger.trace({ ...meta }, message),
       debug: (message, meta) => logger.debug({ ...meta }, message),
       info: (message, meta) => logger.info({ ...meta }, message),
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 60, name: 'worker', msg: error instanceof Error ? error.message : String(error) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: 60, name: 'worker', msg: error instanceof Error ? error.message : String(error) })}\n`,
+  );
   process.exit(1);
 });

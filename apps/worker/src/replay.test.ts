@@ -6,7 +6,10 @@ import { join } from 'node:path';
 /** The replay command as an operator runs it, on the recorded fixtures and on a tampered copy. */
 const HISTORIES = join(require.resolve('@lockkeys/workflows/workflow-bundle'), '..', '..', 'histories', 'current');
 const replay = (...args: string[]) =>
-  spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'replay.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'replay.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 test('recorded histories replay: exit 0, one ok line each', () => {
   const files = readdirSync(HISTORIES).filter((f) => f.startsWith('happy-path') || f.startsWith('cancel'));

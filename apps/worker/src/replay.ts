@@ -24,9 +24,14 @@ export interface ReplayOutcome {
 }
 
 /** Replays `histories` against the prebuilt workflow bundle. */
-export async function replayHistories(histories: AsyncIterable<HistoryAndWorkflowId> | Iterable<HistoryAndWorkflowId>): Promise<ReplayOutcome[]> {
+export async function replayHistories(
+  histories: AsyncIterable<HistoryAndWorkflowId> | Iterable<HistoryAndWorkflowId>,
+): Promise<ReplayOutcome[]> {
   const outcomes: ReplayOutcome[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } },
+    histories,
+  )) {
     outcomes.push({ workflowId: result.workflowId, ...(result.error ? { error: result.error.message } : {}) });
   }
   return outcomes;
@@ -34,7 +39,10 @@ export async function replayHistories(histories: AsyncIterable<HistoryAndWorkflo
 
 async function fromFiles(files: string[]): Promise<HistoryAndWorkflowId[]> {
   return Promise.all(
-    files.map(async (file) => ({ workflowId: basename(file), history: historyFromJSON(JSON.parse(await readFile(file, 'utf8'))) })),
+    files.map(async (file) => ({
+      workflowId: basename(file),
+      history: historyFromJSON(JSON.parse(await readFile(file, 'utf8'))),
+    })),
   );
 }
 
@@ -44,7 +52,9 @@ async function main(argv: string[]): Promise<number> {
     options: { 'workflow-id': { type: 'string' }, query: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
-  const sources = [positionals.length > 0, values['workflow-id'] !== undefined, values.query !== undefined].filter(Boolean);
+  const sources = [positionals.length > 0, values['workflow-id'] !== undefined, values.query !== undefined].filter(
+    Boolean,
+  );
   if (values.help || sources.length !== 1) {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
@@ -73,7 +83,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   for (const outcome of outcomes) {
-    process.stdout.write(outcome.error ? `FAIL ${outcome.workflowId}\n  ${outcome.error}\n` : `ok   ${outcome.workflowId}\n`);
+    process.stdout.write(
+      outcome.error ? `FAIL ${outcome.workflowId}\n  ${outcome.error}\n` : `ok   ${outcome.workflowId}\n`,
+    );
   }
   const failed = outcomes.filter((o) => o.error).length;
   process.stdout.write(`${outcomes.length - failed} replayed, ${failed} diverged\n`);

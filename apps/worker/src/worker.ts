@@ -10,7 +10,11 @@ export const WORKFLOW_BUNDLE_PATH = require.resolve('@lockkeys/workflows/workflo
  * A worker for `config`, on connections the caller owns (and closes after `worker.run()` settles): the
  * native one polls tasks, the client signals the per-lock mutex workflows.
  */
-export async function createWorker(config: WorkerConfig, connection: NativeConnection, client: Client): Promise<Worker> {
+export async function createWorker(
+  config: WorkerConfig,
+  connection: NativeConnection,
+  client: Client,
+): Promise<Worker> {
   const lockBackend = new HttpLockBackend(config.lockBackend);
   return Worker.create({
     connection,

@@ -38,10 +38,20 @@ test.each([
   const { activities } = activitiesAnswering(async () => {
     throw new LockBackendError(type, `lock said ${type}`, 418);
   });
-  const error = await new MockActivityEnvironment({ attempt: 2 }).run(activities.addKey, { lockId: 5, key }).catch((e: unknown) => e);
+  const error = await new MockActivityEnvironment({ attempt: 2 })
+    .run(activities.addKey, { lockId: 5, key })
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ApplicationFailure);
-  expect(error).toMatchObject({ type, nonRetryable, message: `lock said ${type}`, details: [{ attempt: 2, httpStatus: 418 }] });
-  expect((error as ApplicationFailure).details?.[0]).toMatchObject({ answeredAt: expect.any(Number), answeredBy: expect.any(String) });
+  expect(error).toMatchObject({
+    type,
+    nonRetryable,
+    message: `lock said ${type}`,
+    details: [{ attempt: 2, httpStatus: 418 }],
+  });
+  expect((error as ApplicationFailure).details?.[0]).toMatchObject({
+    answeredAt: expect.any(Number),
+    answeredBy: expect.any(String),
+  });
 });
 
 test('an unexpected error is rethrown as is (retryable)', async () => {
@@ -60,7 +70,11 @@ test('readRunSettings returns the worker settings it was given', async () => {
 test('addKey waits for the rest of the gap after the same process got the answer to the previous command', async () => {
   const { activities } = activitiesAnswering(async () => 'created');
   const env = new MockActivityEnvironment({ attempt: 1 });
-  const first: AddKeyResult = await env.run(activities.addKey, { lockId: 5, key, gap: { commandGapMs: 300 } } as AddKeyInput);
+  const first: AddKeyResult = await env.run(activities.addKey, {
+    lockId: 5,
+    key,
+    gap: { commandGapMs: 300 },
+  } as AddKeyInput);
   const second: AddKeyResult = await env.run(activities.addKey, {
     lockId: 5,
     key,

@@ -50,7 +50,8 @@ export function remainingGapMs(gap: CommandGap | undefined, attempt: number, pro
   // A retry is spaced by the retry policy (first interval >= the gap) from the failed attempt.
   if (!gap?.previous || attempt > 1) return 0;
   const { answeredAt, answeredBy } = gap.previous;
-  if (answeredBy === process && answeredAt !== null) return Math.max(0, answeredAt + gap.commandGapMs + (gap.marginMs ?? 0) - now);
+  if (answeredBy === process && answeredAt !== null)
+    return Math.max(0, answeredAt + gap.commandGapMs + (gap.marginMs ?? 0) - now);
   return gap.commandGapMs;
 }
 
@@ -96,17 +97,26 @@ export function createActivities({ lockBackend, runSettings, temporal }: Activit
     async addKey({ lockId, key, gap: commandGap }: AddKeyInput): Promise<AddKeyResult> {
       const { info, cancellationSignal, metricMeter } = Context.current();
       // Timers may fire a millisecond early: wait until the clock says the gap is over.
-      for (let wait = remainingGapMs(commandGap, info.attempt, processIdentity, monotonicNow()); wait > 0; ) {
+      for (let wait = remainingGapMs(commandGap, info.attempt, processIdentity, monotonicNow()); wait > 0;) {
         const until = monotonicNow() + wait;
         await sleep(wait);
         wait = until - monotonicNow();
       }
       const sentAt = monotonicNow();
-      const commands = metricMeter.createCounter('lockkeys_lock_commands', 'commands', 'Commands sent to locks, by answer');
+      const commands = metricMeter.createCounter(
+        'lockkeys_lock_commands',
+        'commands',
+        'Commands sent to locks, by answer',
+      );
       const gap = recordGap(lockId, sentAt);
       if (gap !== undefined) {
         metricMeter
-          .createHistogram('lockkeys_command_gap', 'int', 'ms', 'Time between two commands to one lock from this worker')
+          .createHistogram(
+            'lockkeys_command_gap',
+            'int',
+            'ms',
+            'Time between two commands to one lock from this worker',
+          )
           .record(gap);
       }
       try {
@@ -118,7 +128,12 @@ export function createActivities({ lockBackend, runSettings, temporal }: Activit
         if (!(error instanceof LockBackendError)) throw error;
         // No answer (timeout, dropped reply): unknown when the lock got it, so the next command waits a full gap.
         const answeredAt = error.httpStatus === null ? null : monotonicNow();
-        const details: AddKeyFailureDetails = { attempt: info.attempt, httpStatus: error.httpStatus, answeredAt, answeredBy: processIdentity };
+        const details: AddKeyFailureDetails = {
+          attempt: info.attempt,
+          httpStatus: error.httpStatus,
+          answeredAt,
+          answeredBy: processIdentity,
+        };
         throw ApplicationFailure.create({
           type: error.type,
           message: error.message,

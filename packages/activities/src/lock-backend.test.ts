@@ -32,16 +32,22 @@ beforeEach(() => {
 });
 
 const key = { keyUuid: 'k-1', keyIndexNumber: 42, userId: 'u-1' };
-const reply = (status: number, body: object = {}) => (_req: IncomingMessage, _body: string, res: ServerResponse) => {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-};
+const reply =
+  (status: number, body: object = {}) =>
+  (_req: IncomingMessage, _body: string, res: ServerResponse) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
 
 test('speaks the protocol: PUT to the slot with bearer token, Idempotency-Key = keyUuid, JSON body', async () => {
   handler = reply(201);
   const backend = new HttpLockBackend({ baseUrl: `${baseUrl}/`, token: 'tok', requestTimeoutMs: 1_000 });
   await expect(backend.putKey(123, key)).resolves.toBe('created');
   expect(received).toHaveLength(1);
-  expect(received[0]).toMatchObject({ method: 'PUT', url: '/locks/123/keys/42', body: '{"keyUuid":"k-1","userId":"u-1"}' });
+  expect(received[0]).toMatchObject({
+    method: 'PUT',
+    url: '/locks/123/keys/42',
+    body: '{"keyUuid":"k-1","userId":"u-1"}',
+  });
   expect(received[0]!.headers).toMatchObject({
     authorization: 'Bearer tok',
     'idempotency-key': 'k-1',

@@ -65,13 +65,21 @@ export class HttpLockBackend implements LockBackend {
       });
     } catch (error) {
       const reason = timeout.aborted ? `no answer within ${this.options.requestTimeoutMs} ms` : describe(error);
-      throw new LockBackendError(LockBackendFailureType.LockBackendUnreachable, `lock backend unreachable: ${reason}`, null);
+      throw new LockBackendError(
+        LockBackendFailureType.LockBackendUnreachable,
+        `lock backend unreachable: ${reason}`,
+        null,
+      );
     }
     const text = await response.text().catch(() => '');
     if (response.status === 201) return 'created';
     if (response.status === 200) return 'alreadyPresent';
     const type = FAILURE_BY_STATUS[response.status] ?? LockBackendFailureType.LockBackendError;
-    throw new LockBackendError(type, `lock backend answered ${response.status}: ${backendMessage(text)}`, response.status);
+    throw new LockBackendError(
+      type,
+      `lock backend answered ${response.status}: ${backendMessage(text)}`,
+      response.status,
+    );
   }
 }
 

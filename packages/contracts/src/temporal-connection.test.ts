@@ -1,4 +1,8 @@
-import { temporalConnectionEnvSchema, temporalConnectionOptions, temporalConnectionSettings } from './temporal-connection';
+import {
+  temporalConnectionEnvSchema,
+  temporalConnectionOptions,
+  temporalConnectionSettings,
+} from './temporal-connection';
 
 const settingsOf = (env: Record<string, string>) => temporalConnectionSettings(temporalConnectionEnvSchema.parse(env));
 const files: Record<string, string> = { '/c.pem': 'CERT', '/k.pem': 'KEY', '/ca.pem': 'CA' };

@@ -27,10 +27,18 @@ export const temporalConnectionEnvSchema = z
   })
   .superRefine((env, ctx) => {
     if ((env.TEMPORAL_TLS_CERT === undefined) !== (env.TEMPORAL_TLS_KEY === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS_CERT'],
+        message: 'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together',
+      });
     }
     if (env.TEMPORAL_TLS === 'false' && (env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY || env.TEMPORAL_TLS_CA)) {
-      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS'], message: 'TEMPORAL_TLS=false contradicts the TLS / API key settings' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TEMPORAL_TLS'],
+        message: 'TEMPORAL_TLS=false contradicts the TLS / API key settings',
+      });
     }
   });
 
@@ -45,10 +53,13 @@ export interface TemporalConnectionSettings {
 }
 
 /** Settings from parsed env. TLS is on when any TLS setting or an API key is given, unless TEMPORAL_TLS=false. */
-export function temporalConnectionSettings(env: z.infer<typeof temporalConnectionEnvSchema>): TemporalConnectionSettings {
+export function temporalConnectionSettings(
+  env: z.infer<typeof temporalConnectionEnvSchema>,
+): TemporalConnectionSettings {
   const wantsTls =
     env.TEMPORAL_TLS === 'true' ||
-    (env.TEMPORAL_TLS !== 'false' && [env.TEMPORAL_TLS_CERT, env.TEMPORAL_TLS_CA, env.TEMPORAL_TLS_SERVER_NAME, env.TEMPORAL_API_KEY].some(Boolean));
+    (env.TEMPORAL_TLS !== 'false' &&
+      [env.TEMPORAL_TLS_CERT, env.TEMPORAL_TLS_CA, env.TEMPORAL_TLS_SERVER_NAME, env.TEMPORAL_API_KEY].some(Boolean));
   return {
     address: env.TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -72,7 +83,11 @@ export function temporalConnectionOptions(
   readFile: (path: string) => Uint8Array,
 ): {
   address: string;
-  tls?: { clientCertPair?: { crt: Uint8Array; key: Uint8Array }; serverRootCACertificate?: Uint8Array; serverNameOverride?: string };
+  tls?: {
+    clientCertPair?: { crt: Uint8Array; key: Uint8Array };
+    serverRootCACertificate?: Uint8Array;
+    serverNameOverride?: string;
+  };
   apiKey?: string;
 } {
   const { tls } = settings;
@@ -81,7 +96,9 @@ export function temporalConnectionOptions(
     ...(tls
       ? {
           tls: {
-            ...(tls.certPath && tls.keyPath ? { clientCertPair: { crt: readFile(tls.certPath), key: readFile(tls.keyPath) } } : {}),
+            ...(tls.certPath && tls.keyPath
+              ? { clientCertPair: { crt: readFile(tls.certPath), key: readFile(tls.keyPath) } }
+              : {}),
             ...(tls.caPath ? { serverRootCACertificate: readFile(tls.caPath) } : {}),
             ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
           },

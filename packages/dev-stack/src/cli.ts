@@ -13,7 +13,10 @@ const EXAMPLE_KEYS = [1, 2, 3].map((n) => ({
 }));
 
 function banner(stack: Stack, config: DevConfig): string {
-  const token = mintJwt(config.jwtSecret ?? DEV_JWT_SECRET, { sub: 'dev-user', org: config.apiKeysFile ? undefined : 'dev' });
+  const token = mintJwt(config.jwtSecret ?? DEV_JWT_SECRET, {
+    sub: 'dev-user',
+    org: config.apiKeysFile ? undefined : 'dev',
+  });
   const apiKey = config.apiKeysFile ? '<one of your API keys>' : DEV_API_KEY;
   const body = JSON.stringify({ keys: EXAMPLE_KEYS });
   return [
@@ -47,7 +50,9 @@ async function dev(): Promise<void> {
     if (!(await portIsFree(port))) busy.push(`${name} port ${port}`);
   }
   if (busy.length > 0) {
-    throw new Error(`already in use: ${busy.join(', ')} (another \`npm run dev\`? set PORT, LOCK_SIM_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT to move)`);
+    throw new Error(
+      `already in use: ${busy.join(', ')} (another \`npm run dev\`? set PORT, LOCK_SIM_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT to move)`,
+    );
   }
   const stack = await startStack({ rootDir: config.rootDir, dataDir: config.dataDir, ports: config.ports });
   let stopping = false;

@@ -38,7 +38,14 @@ export function loadDevConfig(env: NodeJS.ProcessEnv = process.env): DevConfig {
   return {
     rootDir,
     dataDir: e.LOCKKEYS_DATA_DIR ?? resolve(rootDir, '.data'),
-    ports: { gateway: e.PORT, simulator: e.LOCK_SIM_PORT, temporal: e.TEMPORAL_PORT, temporalUi: e.TEMPORAL_UI_PORT, workerHealth: e.WORKER_HEALTH_PORT, workerMetrics: e.WORKER_METRICS_PORT },
+    ports: {
+      gateway: e.PORT,
+      simulator: e.LOCK_SIM_PORT,
+      temporal: e.TEMPORAL_PORT,
+      temporalUi: e.TEMPORAL_UI_PORT,
+      workerHealth: e.WORKER_HEALTH_PORT,
+      workerMetrics: e.WORKER_METRICS_PORT,
+    },
     jwtSecret: e.JWT_SECRET,
     apiKeysFile: e.API_KEYS_FILE,
   };

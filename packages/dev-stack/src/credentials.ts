@@ -10,5 +10,8 @@ export interface DevTokenClaims {
 
 /** An HS256 JWT signed with `secret`, valid for `expiresIn` seconds (the dev curl and the tests use it). */
 export function mintJwt(secret: string, claims: DevTokenClaims, expiresInSeconds = 24 * 3600): string {
-  return jwt.sign(claims, createSecretKey(Buffer.from(secret, 'utf8')), { algorithm: 'HS256', expiresIn: expiresInSeconds });
+  return jwt.sign(claims, createSecretKey(Buffer.from(secret, 'utf8')), {
+    algorithm: 'HS256',
+    expiresIn: expiresInSeconds,
+  });
 }

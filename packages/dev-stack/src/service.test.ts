@@ -8,7 +8,10 @@ test('waits for the ready line, forwards output, and stops the process by its pi
     {
       name: 'sleeper',
       command: node,
-      args: ['-e', "console.log('booting'); setTimeout(() => console.log('ready now'), 200); setInterval(() => {}, 1000)"],
+      args: [
+        '-e',
+        "console.log('booting'); setTimeout(() => console.log('ready now'), 200); setInterval(() => {}, 1000)",
+      ],
       env: process.env,
       readyLine: /ready now/,
       readyTimeoutMs: 5_000,
@@ -24,7 +27,13 @@ test('waits for the ready line, forwards output, and stops the process by its pi
 test('a process that exits before it is ready is an error with its last output', async () => {
   await expect(
     startService(
-      { name: 'crasher', command: node, args: ['-e', "console.error('bad config: PORT'); process.exit(3)"], env: process.env, readyLine: /never/ },
+      {
+        name: 'crasher',
+        command: node,
+        args: ['-e', "console.error('bad config: PORT'); process.exit(3)"],
+        env: process.env,
+        readyLine: /never/,
+      },
       () => undefined,
     ),
   ).rejects.toThrow(/crasher exited with code 3 before it was ready:\nbad config: PORT/);

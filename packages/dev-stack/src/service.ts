@@ -32,7 +32,10 @@ export interface RunningService {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts a service, forwards its output line by line through `print`, and waits until it is ready. */
-export async function startService(spec: ServiceSpec, print: (name: string, line: string) => void): Promise<RunningService> {
+export async function startService(
+  spec: ServiceSpec,
+  print: (name: string, line: string) => void,
+): Promise<RunningService> {
   // Own process group: a terminal's Ctrl-C reaches only the supervisor, which stops services in order.
   const child: ChildProcess = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
@@ -82,7 +85,9 @@ export async function startService(spec: ServiceSpec, print: (name: string, line
     if (ready ?? true) return service;
     if (Date.now() > deadline) {
       await service.stop();
-      throw new Error(`${spec.name} was not ready within ${spec.readyTimeoutMs ?? 60_000} ms:\n${output.slice(-20).join('\n')}`);
+      throw new Error(
+        `${spec.name} was not ready within ${spec.readyTimeoutMs ?? 60_000} ms:\n${output.slice(-20).join('\n')}`,
+      );
     }
     await sleep(150);
   }

@@ -16,7 +16,14 @@ export interface StackPorts {
   workerMetrics: number;
 }
 
-export const DEFAULT_PORTS: StackPorts = { temporal: 7233, temporalUi: 8233, simulator: 3100, gateway: 3000, workerHealth: 9465, workerMetrics: 9464 };
+export const DEFAULT_PORTS: StackPorts = {
+  temporal: 7233,
+  temporalUi: 8233,
+  simulator: 3100,
+  gateway: 3000,
+  workerHealth: 9465,
+  workerMetrics: 9464,
+};
 
 export type ServiceName = 'temporal' | 'lock-simulator' | 'worker' | 'gateway';
 /** Start order; stop goes the other way. */
@@ -77,12 +84,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       args: [
         'server',
         'start-dev',
-        '--ip', '127.0.0.1',
-        '--port', String(ports.temporal),
-        '--ui-port', String(ports.temporalUi),
-        '--db-filename', join(options.dataDir, 'temporal.sqlite'),
-        '--search-attribute', 'LockId=Int',
-        '--log-level', 'warn',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(ports.temporal),
+        '--ui-port',
+        String(ports.temporalUi),
+        '--db-filename',
+        join(options.dataDir, 'temporal.sqlite'),
+        '--search-attribute',
+        'LockId=Int',
+        '--log-level',
+        'warn',
         ...(options.temporalArgs ?? []),
       ],
       env: process.env,
@@ -97,14 +110,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       name: 'lock-simulator',
       command: node,
       args: [app('apps/lock-simulator/dist/main.js')],
-      env: { ...appEnv, LOCK_SIM_PORT: String(ports.simulator), LOCK_SIM_DB: join(options.dataDir, 'lock-simulator.sqlite'), ...options.env },
+      env: {
+        ...appEnv,
+        LOCK_SIM_PORT: String(ports.simulator),
+        LOCK_SIM_DB: join(options.dataDir, 'lock-simulator.sqlite'),
+        ...options.env,
+      },
       ready: () => answers200(`${simulatorUrl}/healthz`),
     },
     worker: {
       name: 'worker',
       command: node,
       args: [app('apps/worker/dist/main.js')],
-      env: { ...appEnv, WORKER_HEALTH_PORT: String(ports.workerHealth), WORKER_METRICS_PORT: String(ports.workerMetrics) },
+      env: {
+        ...appEnv,
+        WORKER_HEALTH_PORT: String(ports.workerHealth),
+        WORKER_METRICS_PORT: String(ports.workerMetrics),
+      },
       ready: () => answers200(`http://127.0.0.1:${ports.workerHealth}/readyz`),
       stopTimeoutMs: 40_000,
     },

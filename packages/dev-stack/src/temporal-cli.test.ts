@@ -21,7 +21,9 @@ test('TEMPORAL_CLI wins over PATH and the cache', () => {
 });
 
 test('a TEMPORAL_CLI that is not executable is a clear error', () => {
-  expect(() => findTemporalCli({ TEMPORAL_CLI: '/nonexistent/temporal' })).toThrow(/TEMPORAL_CLI=\/nonexistent\/temporal is not an executable/);
+  expect(() => findTemporalCli({ TEMPORAL_CLI: '/nonexistent/temporal' })).toThrow(
+    /TEMPORAL_CLI=\/nonexistent\/temporal is not an executable/,
+  );
 });
 
 test('a temporal on PATH is used before the cache', () => {

@@ -1,7 +1,14 @@
 import { progressQuery, type BulkAddKeysProgress, type RunSettings } from '@lockkeys/contracts';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDevServer, startRun, testKeys as keys, testSettings as settings, testWorker, until } from './testing/environment';
+import {
+  startDevServer,
+  startRun,
+  testKeys as keys,
+  testSettings as settings,
+  testWorker,
+  until,
+} from './testing/environment';
 import { gapsBetween, LockBackendFailureType, ScriptedLockBackend } from './testing/scripted-lock-backend';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -101,10 +108,21 @@ describe('bulkAddKeys on the real Temporal dev server', () => {
 
   test('attempts exhausted: the key is failed with the last reason and the run goes on', async () => {
     const input = { lockId: 12, keys: keys(2) };
-    const backend = new ScriptedLockBackend().script(input.keys[0]!.keyUuid, ...Array(5).fill(LockBackendFailureType.LockOffline));
-    const result = await run(input, backend, settings(100, { addKey: { ...settings(100).addKey, maximumAttempts: 2 } }));
+    const backend = new ScriptedLockBackend().script(
+      input.keys[0]!.keyUuid,
+      ...Array(5).fill(LockBackendFailureType.LockOffline),
+    );
+    const result = await run(
+      input,
+      backend,
+      settings(100, { addKey: { ...settings(100).addKey, maximumAttempts: 2 } }),
+    );
 
-    expect(backend.commands.map((c) => c.key.keyUuid)).toEqual([input.keys[0]!.keyUuid, input.keys[0]!.keyUuid, input.keys[1]!.keyUuid]);
+    expect(backend.commands.map((c) => c.key.keyUuid)).toEqual([
+      input.keys[0]!.keyUuid,
+      input.keys[0]!.keyUuid,
+      input.keys[1]!.keyUuid,
+    ]);
     expect(result.keys[0]).toMatchObject({ status: 'failed', attempts: 2, error: { type: 'LockOffline' } });
     expect(result.keys[1]).toMatchObject({ status: 'added' });
   });
@@ -148,7 +166,10 @@ describe('cancel', () => {
 
   test('a key waiting for its retry is not sent again', async () => {
     const input = { lockId: 22, keys: keys(2) };
-    const backend = new ScriptedLockBackend().script(input.keys[0]!.keyUuid, ...Array(5).fill(LockBackendFailureType.LockOffline));
+    const backend = new ScriptedLockBackend().script(
+      input.keys[0]!.keyUuid,
+      ...Array(5).fill(LockBackendFailureType.LockOffline),
+    );
     const slowRetries = settings(100, { addKey: { ...settings(100).addKey, initialIntervalMs: 30_000 } });
     const { worker, taskQueue } = await testWorker(env, backend, slowRetries);
     await worker.runUntil(async () => {
@@ -170,7 +191,9 @@ describe('one lock at a time', () => {
     const { worker, taskQueue } = await testWorker(env, backend, settings(400));
     await worker.runUntil(async () => {
       const runsOnA = [await startRun(env, taskQueue, { lockId: 31, keys: keys(3, 0) })];
-      runsOnA.push(...(await Promise.all([1, 2].map((n) => startRun(env, taskQueue, { lockId: 31, keys: keys(3, 10 * n) })))));
+      runsOnA.push(
+        ...(await Promise.all([1, 2].map((n) => startRun(env, taskQueue, { lockId: 31, keys: keys(3, 10 * n) })))),
+      );
       // While the first holds lock 31, the others wait: queued keys stay pending.
       await until(async () => backend.commands.length >= 1);
       const phases = await Promise.all(runsOnA.map((h) => h.query(progressQuery)));

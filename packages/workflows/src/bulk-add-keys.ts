@@ -54,7 +54,8 @@ const GAP_IN_ACTIVITY_PATCH = 'command-gap-in-activity';
 
 function addKeyActivity(settings: RunSettings, key: KeyProgress, gapInActivity: boolean) {
   const policy = settings.addKey;
-  const gapNote = gapInActivity && settings.commandGapMs > 0 ? ` (≥ ${settings.commandGapMs} ms after the previous command)` : '';
+  const gapNote =
+    gapInActivity && settings.commandGapMs > 0 ? ` (≥ ${settings.commandGapMs} ms after the previous command)` : '';
   return proxyActivities<Activities>({
     summary: `key #${key.keyIndexNumber} → slot ${key.keyIndexNumber}${gapNote}`,
     startToCloseTimeout: policy.startToCloseTimeoutMs,
@@ -79,19 +80,34 @@ function addKeyActivity(settings: RunSettings, key: KeyProgress, gapInActivity: 
  * Cancel: the command in flight finishes, every key not yet sent ends `cancelled`, the run ends cancelled.
  * Long lists continue as new every `maxKeysPerRun` keys (or sooner when the server suggests it).
  */
-export async function bulkAddKeys(input: BulkAddKeysInput, carried?: BulkAddKeysCarriedState): Promise<BulkAddKeysProgress> {
+export async function bulkAddKeys(
+  input: BulkAddKeysInput,
+  carried?: BulkAddKeysCarriedState,
+): Promise<BulkAddKeysProgress> {
   const { workflowId } = workflowInfo();
   // Replay-safe: the workflow meter emits only when the code runs for the first time, not on replay.
   const keysAdded = metricMeter.createCounter('lockkeys_keys_added', 'keys', 'Keys the lock holds');
   const keysFailed = metricMeter.createCounter('lockkeys_keys_failed', 'keys', 'Keys that failed for good, by reason');
-  const keyAttempts = metricMeter.createHistogram('lockkeys_key_attempts', 'int', 'attempts', 'Commands per key until added or failed');
-  const keys: KeyProgress[] = carried?.keys ?? input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
+  const keyAttempts = metricMeter.createHistogram(
+    'lockkeys_key_attempts',
+    'int',
+    'attempts',
+    'Commands per key until added or failed',
+  );
+  const keys: KeyProgress[] =
+    carried?.keys ?? input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
   const createdAt = carried?.createdAt ?? new Date(workflowInfo().startTime).toISOString();
   let phase: RunPhase = carried?.holdsLock ? 'sending' : 'waitingForLock';
   let holdsLock = carried?.holdsLock ?? false;
   let commandSent = carried?.commandSent ?? false;
   let lastCommand: AnsweredCommand | undefined = carried?.lastCommand;
-  const progress = (): BulkAddKeysProgress => ({ lockId: input.lockId, phase, createdAt, keys, summary: summarize(keys) });
+  const progress = (): BulkAddKeysProgress => ({
+    lockId: input.lockId,
+    phase,
+    createdAt,
+    keys,
+    summary: summarize(keys),
+  });
   setHandler(progressQuery, progress);
   setHandler(lockGrantedSignal, () => void (holdsLock = true));
   setHandler(lockHolderCheckSignal, () => undefined);
@@ -118,7 +134,14 @@ export async function bulkAddKeys(input: BulkAddKeysInput, carried?: BulkAddKeys
       if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('run cancelled');
       if (sentThisRun >= settings.maxKeysPerRun || (sentThisRun > 0 && workflowInfo().continueAsNewSuggested)) {
         continuing = true;
-        const next: BulkAddKeysCarriedState = { keys, settings, createdAt, holdsLock, commandSent, ...(lastCommand ? { lastCommand } : {}) };
+        const next: BulkAddKeysCarriedState = {
+          keys,
+          settings,
+          createdAt,
+          holdsLock,
+          commandSent,
+          ...(lastCommand ? { lastCommand } : {}),
+        };
         log.info('continuing as new', { lockId: input.lockId, nextKey: index });
         // Carry the progress, not the request twice; memo and LockId stay with the workflow.
         await makeContinueAsNewFunc<typeof bulkAddKeys>({
@@ -134,7 +157,11 @@ export async function bulkAddKeys(input: BulkAddKeysInput, carried?: BulkAddKeys
       commandSent = true;
       sentThisRun++;
       try {
-        const { attempt, answeredAt, answeredBy } = await addKeyActivity(settings, key, gapInActivity)({
+        const { attempt, answeredAt, answeredBy } = await addKeyActivity(
+          settings,
+          key,
+          gapInActivity,
+        )({
           lockId: input.lockId,
           key: { keyUuid: key.keyUuid, keyIndexNumber: key.keyIndexNumber, userId: key.userId },
           ...(gapInActivity
@@ -200,11 +227,16 @@ function keyFailure(error: unknown): { error: KeyError; attempts: number | undef
     return {
       error: { type: cause.type ?? 'ApplicationFailure', message: cause.message },
       attempts: details?.attempt,
-      ...(details?.answeredBy !== undefined ? { answered: { answeredAt: details.answeredAt, answeredBy: details.answeredBy } } : {}),
+      ...(details?.answeredBy !== undefined
+        ? { answered: { answeredAt: details.answeredAt, answeredBy: details.answeredBy } }
+        : {}),
     };
   }
   if (cause instanceof TimeoutFailure) {
-    return { error: { type: 'Timeout', message: `addKey ran out of time (${cause.timeoutType})` }, attempts: undefined };
+    return {
+      error: { type: 'Timeout', message: `addKey ran out of time (${cause.timeoutType})` },
+      attempts: undefined,
+    };
   }
   throw error;
 }

@@ -17,7 +17,8 @@ afterAll(async () => {
 
 async function runsOf(workflowId: string): Promise<string[]> {
   const statuses: string[] = [];
-  for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) statuses.push(run.status.name);
+  for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+    statuses.push(run.status.name);
   return statuses;
 }
 
@@ -42,7 +43,9 @@ test('a run crosses continue-as-new when the server suggests it: every key once,
     // The workflow keeps its LockId and memo through continue-as-new (the gateway finds and authorizes it by them).
     const description = await handle.describe();
     expect(description.memo).toEqual({ orgId: 'acme' });
-    expect(await env.client.workflow.count(`WorkflowId = '${handle.workflowId}' AND LockId = 41`)).toMatchObject({ count: runs.length });
+    expect(await env.client.workflow.count(`WorkflowId = '${handle.workflowId}' AND LockId = 41`)).toMatchObject({
+      count: runs.length,
+    });
   });
 });
 

@@ -23,9 +23,17 @@ const files = generations.flatMap((generation) =>
 test.each(generations)('%s has a fixture for every recorded scenario', (generation) => {
   const names = files.filter((f) => f.startsWith(`${generation}/`)).map((f) => f.slice(generation.length + 1));
   const scenarios = new Set(names.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
-  expect([...scenarios].sort()).toEqual(
-    ['cancel', 'continue-as-new', 'failed-key', 'happy-path', 'lock-holder', 'lock-mutex', 'retries', 'unknown-lock', 'waiting-for-lock'],
-  );
+  expect([...scenarios].sort()).toEqual([
+    'cancel',
+    'continue-as-new',
+    'failed-key',
+    'happy-path',
+    'lock-holder',
+    'lock-mutex',
+    'retries',
+    'unknown-lock',
+    'waiting-for-lock',
+  ]);
   expect(names.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThanOrEqual(2);
 });
 

@@ -16,7 +16,12 @@ export class GatewayClient {
   constructor(private readonly baseUrl: string) {}
 
   headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { authorization: `Bearer ${this.jwt}`, 'x-api-key': DEV_API_KEY, 'content-type': 'application/json', ...extra };
+    return {
+      authorization: `Bearer ${this.jwt}`,
+      'x-api-key': DEV_API_KEY,
+      'content-type': 'application/json',
+      ...extra,
+    };
   }
 
   async bulkAddKeys(
@@ -29,11 +34,17 @@ export class GatewayClient {
       headers: this.headers(extra),
       body: JSON.stringify({ keys }),
     });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as { instanceId: string } & Record<string, unknown> };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as { instanceId: string } & Record<string, unknown>,
+    };
   }
 
   async status(lockId: number, instanceId: string): Promise<ApiResponse<RunStatusBody>> {
-    const response = await fetch(`${this.baseUrl}/locks/${lockId}/BulkAddKeys/${instanceId}`, { headers: this.headers() });
+    const response = await fetch(`${this.baseUrl}/locks/${lockId}/BulkAddKeys/${instanceId}`, {
+      headers: this.headers(),
+    });
     return { status: response.status, headers: response.headers, body: (await response.json()) as RunStatusBody };
   }
 
@@ -42,7 +53,11 @@ export class GatewayClient {
       method: 'POST',
       headers: this.headers(),
     });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as RunStatusBody & Record<string, unknown> };
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as RunStatusBody & Record<string, unknown>,
+    };
   }
 }
 

@@ -31,9 +31,12 @@ afterAll(async () => {
 const jwt = mintJwt(DEV_JWT_SECRET, { sub: 'e2e', org: 'dev' });
 const headers = (over: Record<string, string | undefined> = {}) =>
   Object.fromEntries(
-    Object.entries({ authorization: `Bearer ${jwt}`, 'x-api-key': DEV_API_KEY, 'content-type': 'application/json', ...over }).filter(
-      ([, v]) => v !== undefined,
-    ),
+    Object.entries({
+      authorization: `Bearer ${jwt}`,
+      'x-api-key': DEV_API_KEY,
+      'content-type': 'application/json',
+      ...over,
+    }).filter(([, v]) => v !== undefined),
   ) as Record<string, string>;
 const keysFor = (lockId: number, indexes: number[]) =>
   indexes.map((i) => ({ keyUuid: `e2e-${lockId}-${i}`, keyIndexNumber: i, userId: `user-${i}` }));
@@ -44,7 +47,11 @@ async function post(path: string, body: unknown, requestHeaders = headers()) {
     headers: requestHeaders,
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 async function runsOfLock(lockId: number): Promise<number> {
@@ -55,7 +62,12 @@ describe('rejected requests start nothing', () => {
   const goodBody = { keys: keysFor(301, [1]) };
   test.each<[string, string, unknown, Record<string, string | undefined>]>([
     ['missing JWT', '/locks/301/BulkAddKeys', goodBody, { authorization: undefined }],
-    ['bad JWT signature', '/locks/301/BulkAddKeys', goodBody, { authorization: `Bearer ${mintJwt('not-the-secret', { sub: 'x' })}` }],
+    [
+      'bad JWT signature',
+      '/locks/301/BulkAddKeys',
+      goodBody,
+      { authorization: `Bearer ${mintJwt('not-the-secret', { sub: 'x' })}` },
+    ],
     ['missing API key', '/locks/301/BulkAddKeys', goodBody, { 'x-api-key': undefined }],
     ['unknown API key', '/locks/301/BulkAddKeys', goodBody, { 'x-api-key': 'lk_not_a_key' }],
   ])('%s → the exact SPEC 401 body', async (_name, path, body, over) => {
@@ -67,7 +79,12 @@ describe('rejected requests start nothing', () => {
   test.each<[string, string, unknown, string]>([
     ['non-numeric lockId', '/locks/abc/BulkAddKeys', goodBody, 'lockId'],
     ['empty keys', '/locks/302/BulkAddKeys', { keys: [] }, 'keys'],
-    ['wrong types', '/locks/302/BulkAddKeys', { keys: [{ keyUuid: 1, keyIndexNumber: 'one', userId: null }] }, 'keys.0.keyUuid'],
+    [
+      'wrong types',
+      '/locks/302/BulkAddKeys',
+      { keys: [{ keyUuid: 1, keyIndexNumber: 'one', userId: null }] },
+      'keys.0.keyUuid',
+    ],
   ])('%s → 400 with details', async (_name, path, body, firstPath) => {
     const response = await post(path, body);
     expect(response.status).toBe(400);
@@ -85,7 +102,11 @@ test('a key whose slot holds another key fails (409 at the lock); the others are
   // Someone else's key already sits in slot 2 of lock 303.
   const seeded = await fetch(`${stack.simulatorUrl}/locks/303/keys/2`, {
     method: 'PUT',
-    headers: { authorization: `Bearer ${LOCK_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'someone-else' },
+    headers: {
+      authorization: `Bearer ${LOCK_TOKEN}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'someone-else',
+    },
     body: JSON.stringify({ keyUuid: 'someone-else', userId: 'other' }),
   });
   expect(seeded.status).toBe(201);
@@ -118,5 +139,9 @@ test('the run carries LockId and is found by it in Temporal', async () => {
   const description = await client.workflow.getHandle(instanceId).describe();
   expect(description.type).toBe('bulkAddKeys');
   expect(description.taskQueue).toBe('lock-keys');
-  await eventually(async () => ((await runsOfLock(304)) === 1 ? true : undefined), 10_000, 'LockId = 304 to be visible');
+  await eventually(
+    async () => ((await runsOfLock(304)) === 1 ? true : undefined),
+    10_000,
+    'LockId = 304 to be visible',
+  );
 });

@@ -27,7 +27,11 @@ export function ensureChromium(): { path: string } | { skip: string } {
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update'], { stdio: 'ignore', env, timeout: 300_000 });
-  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { encoding: 'utf8', env, timeout: 600_000 });
+  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+    encoding: 'utf8',
+    env,
+    timeout: 600_000,
+  });
   if (install.status !== 0 || !existsSync(CHROMIUM_PATH)) {
     return { skip: `apt-get install chromium failed: ${(install.stderr ?? '').split('\n').slice(-3).join(' ')}` };
   }

@@ -11,7 +11,14 @@ export const LOCK_TOKEN = 'dev-lock-token';
 
 /** Free loopback ports for a whole stack. */
 export async function freePorts(): Promise<StackPorts> {
-  return { temporal: await freePort(), temporalUi: await freePort(), simulator: await freePort(), gateway: await freePort(), workerHealth: await freePort(), workerMetrics: await freePort() };
+  return {
+    temporal: await freePort(),
+    temporalUi: await freePort(),
+    simulator: await freePort(),
+    gateway: await freePort(),
+    workerHealth: await freePort(),
+    workerMetrics: await freePort(),
+  };
 }
 
 export const scratchDir = (prefix: string) => mkdtempSync(join(tmpdir(), `lockkeys-${prefix}-`));
@@ -25,13 +32,20 @@ export interface JournalEntry {
 }
 
 export async function journal(simulatorUrl: string, lockId: number): Promise<JournalEntry[]> {
-  const response = await fetch(`${simulatorUrl}/locks/${lockId}/commands`, { headers: { authorization: `Bearer ${LOCK_TOKEN}` } });
+  const response = await fetch(`${simulatorUrl}/locks/${lockId}/commands`, {
+    headers: { authorization: `Bearer ${LOCK_TOKEN}` },
+  });
   if (response.status !== 200) throw new Error(`journal of lock ${lockId}: ${response.status}`);
   return ((await response.json()) as { commands: JournalEntry[] }).commands;
 }
 
-export async function slots(simulatorUrl: string, lockId: number): Promise<{ keyIndexNumber: number; keyUuid: string }[]> {
-  const response = await fetch(`${simulatorUrl}/locks/${lockId}/keys`, { headers: { authorization: `Bearer ${LOCK_TOKEN}` } });
+export async function slots(
+  simulatorUrl: string,
+  lockId: number,
+): Promise<{ keyIndexNumber: number; keyUuid: string }[]> {
+  const response = await fetch(`${simulatorUrl}/locks/${lockId}/keys`, {
+    headers: { authorization: `Bearer ${LOCK_TOKEN}` },
+  });
   return ((await response.json()) as { keys: { keyIndexNumber: number; keyUuid: string }[] }).keys;
 }
 

@@ -49,7 +49,14 @@ test('status mid-run shows added and pending keys; after the run, the result', a
     'a run with some keys added and some pending',
   );
   expect(mid).toMatchObject({ instanceId: body.instanceId, lockId: 501, status: 'running', closedAt: null });
-  expect(mid.keys[0]).toMatchObject({ keyUuid: 'k-501-1', keyIndexNumber: 1, userId: 'user-1', status: 'added', attempts: 1, error: null });
+  expect(mid.keys[0]).toMatchObject({
+    keyUuid: 'k-501-1',
+    keyIndexNumber: 1,
+    userId: 'user-1',
+    status: 'added',
+    attempts: 1,
+    error: null,
+  });
   expect(mid.keys[2]!.status).toBe('pending');
   expect(Date.parse(mid.createdAt)).not.toBeNaN();
 
@@ -102,7 +109,9 @@ test('Idempotency-Key: two identical POSTs at once give one run; another body â†
   const [a, b] = await Promise.all([api.bulkAddKeys(505, keys, idempotency), api.bulkAddKeys(505, keys, idempotency)]);
   expect([a.status, b.status]).toEqual([202, 202]);
   expect(a.body.instanceId).toBe(b.body.instanceId);
-  expect([a.headers.get('idempotent-replayed'), b.headers.get('idempotent-replayed')].sort()).toEqual(['true', null].sort());
+  expect([a.headers.get('idempotent-replayed'), b.headers.get('idempotent-replayed')].sort()).toEqual(
+    ['true', null].sort(),
+  );
   expect(a.headers.get('location')).toBe(b.headers.get('location'));
 
   const other = await api.bulkAddKeys(505, keysFor(505, [3]), idempotency);

@@ -34,29 +34,35 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-browserTest('the run is listed under LockId = 801, and its page shows the summary and the addKey activities', async () => {
-  const api = new GatewayClient(stack.gatewayUrl);
-  const { body } = await api.bulkAddKeys(801, keysFor(801, [1, 2, 3], 'ui'));
-  await eventually(
-    async () => ((await api.status(801, body.instanceId)).body.status === 'complete' ? true : undefined),
-    20_000,
-    'the run to complete',
-  );
-  mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+browserTest(
+  'the run is listed under LockId = 801, and its page shows the summary and the addKey activities',
+  async () => {
+    const api = new GatewayClient(stack.gatewayUrl);
+    const { body } = await api.bulkAddKeys(801, keysFor(801, [1, 2, 3], 'ui'));
+    await eventually(
+      async () => ((await api.status(801, body.instanceId)).body.status === 'complete' ? true : undefined),
+      20_000,
+      'the run to complete',
+    );
+    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
 
-  await page.goto(`${stack.webUiUrl}/namespaces/default/workflows?query=${encodeURIComponent('LockId = 801')}`);
-  const row = page.getByRole('link', { name: body.instanceId }).first();
-  await row.waitFor({ timeout: 30_000 });
-  await page.getByText('bulkAddKeys').first().waitFor();
-  await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-list.png') });
+    await page.goto(`${stack.webUiUrl}/namespaces/default/workflows?query=${encodeURIComponent('LockId = 801')}`);
+    const row = page.getByRole('link', { name: body.instanceId }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await page.getByText('bulkAddKeys').first().waitFor();
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-list.png') });
 
-  await row.click();
-  await page.waitForURL(`**/workflows/${body.instanceId}/**`, { timeout: 30_000 });
-  await page.getByText('Add 3 keys to lock 801 for org dev').first().waitFor({ timeout: 30_000 });
-  for (const slot of [1, 2, 3]) {
-    await page.getByText(`addKey • key #${slot} → slot ${slot} (≥ 1000 ms after the previous command)`).first().waitFor();
-  }
-  await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-run.png') });
-  await page.close();
-});
+    await row.click();
+    await page.waitForURL(`**/workflows/${body.instanceId}/**`, { timeout: 30_000 });
+    await page.getByText('Add 3 keys to lock 801 for org dev').first().waitFor({ timeout: 30_000 });
+    for (const slot of [1, 2, 3]) {
+      await page
+        .getByText(`addKey • key #${slot} → slot ${slot} (≥ 1000 ms after the previous command)`)
+        .first()
+        .waitFor();
+    }
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-run.png') });
+    await page.close();
+  },
+);

@@ -40,7 +40,9 @@ test('the in-flight addKey finishes before the worker exits; a new worker comple
       'x-api-key': DEV_API_KEY,
       'content-type': 'application/json',
     },
-    body: JSON.stringify({ keys: [1, 2, 3].map((i) => ({ keyUuid: `shutdown-${i}`, keyIndexNumber: i, userId: 'u' })) }),
+    body: JSON.stringify({
+      keys: [1, 2, 3].map((i) => ({ keyUuid: `shutdown-${i}`, keyIndexNumber: i, userId: 'u' })),
+    }),
   });
   expect(response.status).toBe(202);
   const { instanceId } = (await response.json()) as { instanceId: string };

@@ -21,7 +21,11 @@ export const WORKFLOW_BUNDLE = require.resolve('@lockkeys/workflows/workflow-bun
 /** The real Temporal dev server, from our own CLI binary (never the SDK's download). */
 export function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, searchAttributes: [LOCK_ID], extraArgs },
+    server: {
+      executable: { type: 'existing-path', path: ensureTemporalCli() },
+      searchAttributes: [LOCK_ID],
+      extraArgs,
+    },
   });
 }
 
@@ -43,10 +47,18 @@ export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = 
 });
 
 export const testKeys = (n: number, firstIndex = 10): KeySpec[] =>
-  Array.from({ length: n }, (_, i) => ({ keyUuid: `key-${i}-${randomUUID()}`, keyIndexNumber: firstIndex + i, userId: `user-${i}` }));
+  Array.from({ length: n }, (_, i) => ({
+    keyUuid: `key-${i}-${randomUUID()}`,
+    keyIndexNumber: firstIndex + i,
+    userId: `user-${i}`,
+  }));
 
 /** A worker on its own task queue with `lockBackend` and `settings`. */
-export async function testWorker(env: TestWorkflowEnvironment, lockBackend: ScriptedLockBackend, settings: RunSettings) {
+export async function testWorker(
+  env: TestWorkflowEnvironment,
+  lockBackend: ScriptedLockBackend,
+  settings: RunSettings,
+) {
   const taskQueue = `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,

@@ -38,7 +38,11 @@ async function main(): Promise<void> {
 
   try {
     const backend = new ScriptedLockBackend();
-    const { worker, taskQueue } = await testWorker(env, backend, testSettings(1_000, { maxKeysPerRun: 2, lockMutexIdleMs: 1_000 }));
+    const { worker, taskQueue } = await testWorker(
+      env,
+      backend,
+      testSettings(1_000, { maxKeysPerRun: 2, lockMutexIdleMs: 1_000 }),
+    );
     await worker.runUntil(async () => {
       const happy = await startRun(env, taskQueue, { lockId: 1, keys: testKeys(2) }, 'history-happy-path');
       await settle(happy);
