@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, mintJwt, startStack, type Stack, type StackPorts } from '@lockkeys/dev-stack';
-import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/gateway';
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
 import { parsePrometheusText, type PromSample } from './prometheus';
 
 /** The repository root (the bench runs from `bench/dist`). */

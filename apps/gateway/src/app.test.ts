@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sign } from 'jsonwebtoken';
 import { sha256Hex } from './auth';
-import { DEV_API_KEY, DEV_JWT_SECRET, type GatewayConfig, loadConfig } from './config';
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
+import { type GatewayConfig, loadConfig } from './config';
 import { TemporalUnavailableError } from './runs';
 import { type Answer, send, startGateway, type TestGateway } from './testing/gateway-harness';
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from './auth';
-import { ConfigError, DEV_API_KEY, DEV_JWT_SECRET, loadConfig } from './config';
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
+import { ConfigError, loadConfig } from './config';
 
 const PRODUCTION_SECRET = 'production-secret-0123456789-0123456789';
 const ecPair = generateKeyPairSync('ec', { namedCurve: 'P-256' });

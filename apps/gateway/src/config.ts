@@ -1,6 +1,9 @@
 import { type KeyObject } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import {
+  DEV_API_KEY,
+  DEV_JWT_SECRET,
+  DEV_ORG_ID,
   type TemporalConnectionSettings,
   temporalConnectionEnvSchema,
   temporalConnectionSettings,
@@ -16,14 +19,6 @@ import {
   sha256Hex,
 } from './auth';
 
-/** JWT secret used when `NODE_ENV` is not `production` and `JWT_SECRET` is unset. Refused in production. */
-export const DEV_JWT_SECRET = 'lockkeys-dev-secret-not-for-production';
-
-/** API key accepted when `NODE_ENV` is not `production` and `API_KEYS_FILE` is unset (org `dev`, every lock). */
-export const DEV_API_KEY = 'lk_dev_0000000000000000000000000000';
-
-/** Organization of {@link DEV_API_KEY}. */
-export const DEV_ORG_ID = 'dev';
 
 /** HS256 needs at least 256 bits of key material to be as strong as its hash. */
 const MIN_PRODUCTION_SECRET_LENGTH = 32;

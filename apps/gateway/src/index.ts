@@ -2,9 +2,6 @@
 export { createApp, type AppDependencies } from './app';
 export {
   ConfigError,
-  DEV_API_KEY,
-  DEV_JWT_SECRET,
-  DEV_ORG_ID,
   type GatewayConfig,
   loadConfig,
   type LogLevel,

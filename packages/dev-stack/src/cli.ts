@@ -1,4 +1,4 @@
-import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/gateway';
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
 import { loadDevConfig, type DevConfig } from './config';
 import { mintJwt } from './credentials';
 import { portIsFree } from './ports';

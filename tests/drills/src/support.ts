@@ -12,7 +12,7 @@ import {
   type Stack,
   type StackPorts,
 } from '@lockkeys/dev-stack';
-import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/gateway';
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
 import type { Client } from '@temporalio/client';
 
 /** The repository root (the drills run against the built tree). */

@@ -1,6 +1,6 @@
 import type { RunStatusBody } from '@lockkeys/contracts';
 import { mintJwt } from '@lockkeys/dev-stack';
-import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/gateway';
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
 
 /** One answer of the gateway. */
 export interface ApiResponse<T> {

@@ -1,6 +1,6 @@
 import { progressQuery, type BulkAddKeysProgress } from '@lockkeys/contracts';
 import { mintJwt, startStack, type Stack } from '@lockkeys/dev-stack';
-import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/gateway';
+import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
 import { Client, Connection } from '@temporalio/client';
 import { eventually, freePorts, journal, LOCK_TOKEN, ROOT_DIR, scratchDir } from './harness';
 

@@ -1,0 +1,2 @@
+/** Reading the environment, once per app. */
+export {};

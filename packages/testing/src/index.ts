@@ -1,0 +1,2 @@
+/** Test support shared by every suite. */
+export {};
