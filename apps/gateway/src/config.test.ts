@@ -54,7 +54,13 @@ describe('loadConfig', () => {
       logLevel: 'info',
       jwt: { algorithm: 'HS256', keySource: 'built-in development secret', clockToleranceSeconds: 5 },
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lock-keys' },
-      limits: { maxKeysPerRequest: 1000, maxKeyIndex: 65535, maxBodyBytes: 1048576, rateLimitPerMinute: 120 },
+      limits: {
+        maxKeysPerRequest: 1000,
+        maxKeyIndex: 65535,
+        maxBodyBytes: 1048576,
+        rateLimitPerMinute: 120,
+        maxActiveRunsPerLock: 20,
+      },
     });
     expect(config.jwt.key.export().toString()).toBe(DEV_JWT_SECRET);
     expect(config.apiKeys).toEqual([{ id: 'dev', sha256: sha256Hex(DEV_API_KEY), orgId: 'dev', locks: '*' }]);
@@ -75,6 +81,7 @@ describe('loadConfig', () => {
       MAX_KEY_INDEX: '999',
       MAX_BODY_BYTES: '2048',
       RATE_LIMIT_PER_MINUTE: '600',
+      MAX_ACTIVE_RUNS_PER_LOCK: '5',
       JWT_CLOCK_TOLERANCE_S: '0',
       LOG_LEVEL: 'debug',
     });
@@ -89,8 +96,19 @@ describe('loadConfig', () => {
         issuer: 'https://issuer.example',
         audience: 'lockkeys',
       },
-      temporal: { address: 'temporal:7233', namespace: 'locks', taskQueue: 'other-queue' },
-      limits: { maxKeysPerRequest: 50, maxKeyIndex: 999, maxBodyBytes: 2048, rateLimitPerMinute: 600 },
+      temporal: {
+        address: 'temporal:7233',
+        namespace: 'locks',
+        taskQueue: 'other-queue',
+        connectionOptions: { address: 'temporal:7233' },
+      },
+      limits: {
+        maxKeysPerRequest: 50,
+        maxKeyIndex: 999,
+        maxBodyBytes: 2048,
+        rateLimitPerMinute: 600,
+        maxActiveRunsPerLock: 5,
+      },
     });
   });
 
@@ -148,12 +166,35 @@ describe('loadConfig', () => {
       /^JWT_ALGORITHM=RS256 needs JWT_PUBLIC_KEY; JWT_SECRET is for HS256 only$/,
     ],
     ['JWT_ALGORITHM none', { JWT_ALGORITHM: 'none' }, /JWT_ALGORITHM must be one of HS256, RS256, ES256/],
-    ['JWT_CLOCK_TOLERANCE_S too big', { JWT_CLOCK_TOLERANCE_S: '3600' }, /JWT_CLOCK_TOLERANCE_S must be from 0 to 300/],
-    ['RATE_LIMIT_PER_MINUTE zero', { RATE_LIMIT_PER_MINUTE: '0' }, /RATE_LIMIT_PER_MINUTE must be from 1/],
+    [
+      'JWT_CLOCK_TOLERANCE_S too big',
+      { JWT_CLOCK_TOLERANCE_S: '3600' },
+      /^JWT_CLOCK_TOLERANCE_S must be a whole number from 0 to 300 \(got "3600"\)$/,
+    ],
+    [
+      'RATE_LIMIT_PER_MINUTE zero',
+      { RATE_LIMIT_PER_MINUTE: '0' },
+      /^RATE_LIMIT_PER_MINUTE must be a whole number from 1 to 1000000/,
+    ],
     [
       'MAX_KEYS_PER_REQUEST above 5000',
       { MAX_KEYS_PER_REQUEST: '5001' },
-      /MAX_KEYS_PER_REQUEST must be from 1 to 5000/,
+      /^MAX_KEYS_PER_REQUEST must be a whole number from 1 to 5000 \(got "5001"\)$/,
+    ],
+    [
+      'MAX_ACTIVE_RUNS_PER_LOCK zero',
+      { MAX_ACTIVE_RUNS_PER_LOCK: '0' },
+      /^MAX_ACTIVE_RUNS_PER_LOCK must be a whole number from 1 to 1000 \(got "0"\)$/,
+    ],
+    [
+      'MAX_ACTIVE_RUNS_PER_LOCK above 1000',
+      { MAX_ACTIVE_RUNS_PER_LOCK: '1001' },
+      /^MAX_ACTIVE_RUNS_PER_LOCK must be a whole number from 1 to 1000/,
+    ],
+    [
+      'JWT_SECRET far too long: named, never echoed',
+      { JWT_SECRET: 's'.repeat(5000) },
+      /^JWT_SECRET must be at most 4096 characters$/,
     ],
     [
       'production with the dev secret',
@@ -170,11 +211,11 @@ describe('loadConfig', () => {
       { NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET },
       /^API_KEYS_FILE is required when NODE_ENV=production$/,
     ],
-    ['PORT not a number', { PORT: 'http' }, /PORT must be a whole number/],
-    ['PORT out of range', { PORT: '70000' }, /PORT must be from 0 to 65535/],
-    ['MAX_KEYS_PER_REQUEST zero', { MAX_KEYS_PER_REQUEST: '0' }, /MAX_KEYS_PER_REQUEST must be from 1/],
-    ['MAX_BODY_BYTES negative', { MAX_BODY_BYTES: '-1' }, /MAX_BODY_BYTES must be a whole number/],
-    ['unknown LOG_LEVEL', { LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of fatal, error/],
+    ['PORT not a number', { PORT: 'http' }, /^PORT must be a whole number from 0 to 65535 \(got "http"\)$/],
+    ['PORT out of range', { PORT: '70000' }, /^PORT must be a whole number from 0 to 65535 \(got "70000"\)$/],
+    ['MAX_KEYS_PER_REQUEST zero', { MAX_KEYS_PER_REQUEST: '0' }, /^MAX_KEYS_PER_REQUEST must be a whole number from 1/],
+    ['MAX_BODY_BYTES negative', { MAX_BODY_BYTES: '-1' }, /^MAX_BODY_BYTES must be a whole number/],
+    ['unknown LOG_LEVEL', { LOG_LEVEL: 'verbose' }, /^LOG_LEVEL must be one of fatal, error/],
   ])('%s → one-line ConfigError', (_name, env, message) => {
     expect(configErrorOf(env)).toMatch(message);
   });
@@ -187,7 +228,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('Temporal connection: local dev server by default, or a remote cluster / Temporal Cloud', () => {
+describe('Temporal connection through @temporalio/envconfig: local dev server by default, or a remote cluster', () => {
   /** A readable PEM-looking file in the temp dir. */
   const pemFile = (name: string) => {
     const path = join(tempDir, name);
@@ -197,33 +238,45 @@ describe('Temporal connection: local dev server by default, or a remote cluster 
 
   test('defaults: 127.0.0.1:7233, namespace default, task queue lock-keys, no TLS, no API key', () => {
     expect(loadConfig({}).temporal).toEqual({
+      connectionOptions: { address: '127.0.0.1:7233' },
       address: '127.0.0.1:7233',
       namespace: 'default',
       taskQueue: 'lock-keys',
+      tls: false,
+      auth: 'none',
     });
   });
 
   test('production needs nothing extra for Temporal: the defaults hold', () => {
     const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: PRODUCTION_SECRET, API_KEYS_FILE: goodKeysFile() });
-    expect(config.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lock-keys' });
+    expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lock-keys' });
   });
 
-  test('mTLS: certificate and key paths, CA and server name turn TLS on', () => {
+  test('mTLS: certificate and key, CA and server name, read at start-up', () => {
     const [cert, key, ca] = [pemFile('client.crt'), pemFile('client.key'), pemFile('ca.crt')];
     const config = loadConfig({
       TEMPORAL_ADDRESS: 'acme.a1b2c.tmprl.cloud:7233',
       TEMPORAL_NAMESPACE: 'acme.a1b2c',
-      TEMPORAL_TLS_CERT: cert,
-      TEMPORAL_TLS_KEY: key,
-      TEMPORAL_TLS_CA: ca,
+      TEMPORAL_TLS_CLIENT_CERT_PATH: cert,
+      TEMPORAL_TLS_CLIENT_KEY_PATH: key,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca,
       TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
     });
-    expect(config.temporal).toEqual({
+    expect(config.temporal).toMatchObject({
       address: 'acme.a1b2c.tmprl.cloud:7233',
       namespace: 'acme.a1b2c',
       taskQueue: 'lock-keys',
-      tls: { certPath: cert, keyPath: key, caPath: ca, serverName: 'temporal.internal' },
+      tls: true,
+      auth: 'mTLS',
+      connectionOptions: {
+        address: 'acme.a1b2c.tmprl.cloud:7233',
+        tls: { serverNameOverride: 'temporal.internal' },
+      },
     });
+    const tls = config.temporal.connectionOptions.tls;
+    expect(typeof tls === 'object' && Buffer.from(tls.clientCertPair!.crt).toString()).toBe(
+      '-----BEGIN client.crt-----\n',
+    );
   });
 
   test('an API key turns TLS on with system trust', () => {
@@ -231,48 +284,114 @@ describe('Temporal connection: local dev server by default, or a remote cluster 
       TEMPORAL_ADDRESS: 'us-east-1.aws.api.temporal.io:7233',
       TEMPORAL_API_KEY: 'cloud-key',
     });
-    expect(config.temporal).toMatchObject({ tls: {}, apiKey: 'cloud-key' });
+    expect(config.temporal).toMatchObject({ tls: true, auth: 'API key', connectionOptions: { apiKey: 'cloud-key' } });
   });
 
-  test('TEMPORAL_TLS=true alone turns TLS on; empty TLS variables mean unset', () => {
-    expect(loadConfig({ TEMPORAL_TLS: 'true' }).temporal.tls).toEqual({});
-    expect(loadConfig({ TEMPORAL_TLS_CERT: '', TEMPORAL_TLS_KEY: '', TEMPORAL_API_KEY: '' }).temporal).toEqual({
-      address: '127.0.0.1:7233',
-      namespace: 'default',
+  test('a profile of the Temporal CLI config file: TEMPORAL_CONFIG_FILE + TEMPORAL_PROFILE', () => {
+    const file = join(tempDir, 'temporal.toml');
+    writeFileSync(file, '[profile.staging]\naddress = "staging.example:7233"\nnamespace = "locks-staging"\n');
+    expect(loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'staging' }).temporal).toMatchObject({
+      address: 'staging.example:7233',
+      namespace: 'locks-staging',
       taskQueue: 'lock-keys',
+      profile: { file, name: 'staging' },
     });
+  });
+
+  test('empty TLS variables mean unset', () => {
+    expect(
+      loadConfig({ TEMPORAL_TLS_CLIENT_CERT_PATH: '', TEMPORAL_TLS_CLIENT_KEY_PATH: '', TEMPORAL_API_KEY: '' })
+        .temporal,
+    ).toMatchObject({ tls: false, auth: 'none', connectionOptions: { address: '127.0.0.1:7233' } });
   });
 
   test.each<[string, () => NodeJS.ProcessEnv, RegExp]>([
     [
       'a certificate without its key',
-      () => ({ TEMPORAL_TLS_CERT: pemFile('lonely.crt') }),
-      /^Invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together$/,
-    ],
-    [
-      'a key without its certificate',
-      () => ({ TEMPORAL_TLS_KEY: pemFile('lonely.key') }),
-      /^Invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together$/,
+      () => ({ TEMPORAL_TLS_CLIENT_CERT_PATH: pemFile('lonely.crt') }),
+      /^TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together: set both or neither$/,
     ],
     [
       'TEMPORAL_TLS=false with an API key',
       () => ({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'cloud-key' }),
-      /^Invalid configuration: TEMPORAL_TLS=false contradicts the TLS \/ API key settings$/,
+      /^TEMPORAL_TLS=false contradicts TEMPORAL_API_KEY$/,
     ],
-    ['TEMPORAL_TLS not a boolean', () => ({ TEMPORAL_TLS: 'yes' }), /^Invalid configuration: TEMPORAL_TLS: /],
+    [
+      'TEMPORAL_TLS not a boolean',
+      () => ({ TEMPORAL_TLS: 'yes' }),
+      /^TEMPORAL_TLS must be true or false \(got "yes"\)$/,
+    ],
     [
       'a certificate file that does not exist',
-      () => ({ TEMPORAL_TLS_CERT: join(tempDir, 'nope.crt'), TEMPORAL_TLS_KEY: pemFile('k.key') }),
-      /^TEMPORAL_TLS_CERT \S+nope\.crt: cannot be read \(ENOENT\)$/,
+      () => ({
+        TEMPORAL_TLS_CLIENT_CERT_PATH: join(tempDir, 'nope.crt'),
+        TEMPORAL_TLS_CLIENT_KEY_PATH: pemFile('k.key'),
+      }),
+      /^TEMPORAL_TLS_CLIENT_CERT_PATH \S+nope\.crt: cannot be read \(ENOENT\)$/,
     ],
     [
       'a CA file that does not exist',
-      () => ({ TEMPORAL_TLS_CA: join(tempDir, 'nope-ca.crt') }),
-      /^TEMPORAL_TLS_CA \S+nope-ca\.crt: cannot be read \(ENOENT\)$/,
+      () => ({ TEMPORAL_TLS_SERVER_CA_CERT_PATH: join(tempDir, 'nope-ca.crt') }),
+      /^TEMPORAL_TLS_SERVER_CA_CERT_PATH \S+nope-ca\.crt: cannot be read \(ENOENT\)$/,
+    ],
+    ['an address without a port', () => ({ TEMPORAL_ADDRESS: 'temporal' }), /^TEMPORAL_ADDRESS must be host:port/],
+    [
+      'a config file that does not exist',
+      () => ({ TEMPORAL_CONFIG_FILE: join(tempDir, 'nope.toml') }),
+      /^TEMPORAL_CONFIG_FILE \S+nope\.toml: cannot be read \(ENOENT\)$/,
     ],
   ])('%s → one-line ConfigError naming the variable', (_name, env, message) => {
     expect(configErrorOf(env())).toMatch(message);
   });
+
+  test('a bad gateway variable and a bad Temporal variable: one line each, together', () => {
+    try {
+      loadConfig({ MAX_KEY_INDEX: '1e3', TEMPORAL_TLS: 'on' });
+      throw new Error('loadConfig did not throw');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems).toEqual([
+        `MAX_KEY_INDEX must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER} (got "1e3")`,
+        'TEMPORAL_TLS must be true or false (got "on")',
+      ]);
+    }
+  });
+});
+
+describe('integers are plain decimals: MAX_KEYS_PER_REQUEST', () => {
+  test.each<[string, string, number | RegExp]>([
+    ['empty → the default', '', 1000],
+    ['a value', '250', 250],
+    ['hex', '0x10', /^MAX_KEYS_PER_REQUEST must be a whole number from 1 to 5000 \(got "0x10"\)$/],
+    ['exponent', '1e3', /^MAX_KEYS_PER_REQUEST must be a whole number from 1 to 5000 \(got "1e3"\)$/],
+    ['leading space', ' 5', /^MAX_KEYS_PER_REQUEST must be a whole number from 1 to 5000 \(got " 5"\)$/],
+    ['negative', '-1', /^MAX_KEYS_PER_REQUEST must be a whole number from 1 to 5000 \(got "-1"\)$/],
+    ['over range', '5001', /^MAX_KEYS_PER_REQUEST must be a whole number from 1 to 5000 \(got "5001"\)$/],
+  ])('%s (%j)', (_name, value, expected) => {
+    if (typeof expected === 'number') {
+      expect(loadConfig({ MAX_KEYS_PER_REQUEST: value }).limits.maxKeysPerRequest).toBe(expected);
+    } else {
+      expect(configErrorOf({ MAX_KEYS_PER_REQUEST: value })).toMatch(expected);
+    }
+  });
+});
+
+test('loadConfig(env) reads that object only, never process.env', () => {
+  const poisoned = { MAX_KEYS_PER_REQUEST: '0x10', NODE_ENV: 'production', TEMPORAL_ADDRESS: 'bad', LOG_LEVEL: 'loud' };
+  const saved = Object.fromEntries(Object.keys(poisoned).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, poisoned);
+  try {
+    expect(loadConfig({})).toMatchObject({
+      isProduction: false,
+      logLevel: 'info',
+      limits: { maxKeysPerRequest: 1000 },
+    });
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 });
 
 describe('API_KEYS_FILE problems name the file and the entry', () => {

@@ -1,14 +1,22 @@
 import { type KeyObject } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
-  DEV_API_KEY,
-  DEV_JWT_SECRET,
-  DEV_ORG_ID,
-  type TemporalConnectionSettings,
-  temporalConnectionEnvSchema,
-  temporalConnectionSettings,
-} from '@lockkeys/contracts';
-import { z } from 'zod';
+  collectConfigErrors,
+  ConfigError,
+  type Env,
+  integer,
+  type LogLevel,
+  logLevel,
+  loadTemporalConnection,
+  oneOf,
+  parseEnv,
+  type ParsedEnv,
+  port,
+  secret,
+  type TemporalConnection,
+  text,
+} from '@lockkeys/config';
+import { DEFAULT_TASK_QUEUE, DEV_API_KEY, DEV_JWT_SECRET, DEV_ORG_ID } from '@lockkeys/contracts';
 import {
   type ApiKeyRecord,
   JWT_ALGORITHMS,
@@ -19,6 +27,7 @@ import {
   sha256Hex,
 } from './auth';
 
+export { ConfigError, type LogLevel } from '@lockkeys/config';
 
 /** HS256 needs at least 256 bits of key material to be as strong as its hash. */
 const MIN_PRODUCTION_SECRET_LENGTH = 32;
@@ -48,57 +57,45 @@ export interface GatewayConfig {
   apiKeys: readonly ApiKeyRecord[];
   /** Where {@link apiKeys} came from (a file path or the built-in dev key), for the start-up log. */
   apiKeysSource: string;
-  /** Where and how to reach Temporal: a local dev server by default, or a remote cluster / Temporal Cloud with TLS. */
-  temporal: TemporalConnectionSettings;
+  /**
+   * Where and how to reach Temporal (`@temporalio/envconfig`: `TEMPORAL_ADDRESS`, profiles, TLS, API key),
+   * plus the task queue of the runs (`TEMPORAL_TASK_QUEUE`).
+   */
+  temporal: TemporalConnection & { taskQueue: string };
   limits: {
     maxKeysPerRequest: number;
     maxKeyIndex: number;
     maxBodyBytes: number;
     /** Requests per API key per minute on `/locks/...`; more get 429. */
     rateLimitPerMinute: number;
+    /** Runs queued, running or paused on one lock; a start beyond it gets 429. */
+    maxActiveRunsPerLock: number;
   };
 }
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-/** pino levels accepted by `LOG_LEVEL`. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** Start-up configuration is wrong; the message is one line that names the variable. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-const integer = (name: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+$/, `${name} must be a whole number`)
-    .transform(Number)
-    .refine((value) => value >= min && value <= max, `${name} must be from ${min} to ${max}`);
-
-const text = (name: string) => z.string().max(4096, `${name} is too long`);
 
 /** Upper bound of MAX_KEYS_PER_REQUEST: one start carries every key, and a run's input must stay far below Temporal's payload limit. */
 const MAX_KEYS_PER_REQUEST_CEILING = 5000;
 
-const envSchema = z.object({
-  PORT: integer('PORT', 0, 65535).default(3000),
-  HOST: text('HOST').default('127.0.0.1'),
-  NODE_ENV: text('NODE_ENV').default('development'),
-  JWT_SECRET: text('JWT_SECRET').optional(),
-  JWT_PUBLIC_KEY: z.string().max(16_384, 'JWT_PUBLIC_KEY is too long').optional(),
-  JWT_ALGORITHM: z
-    .enum(JWT_ALGORITHMS, { error: `JWT_ALGORITHM must be one of ${JWT_ALGORITHMS.join(', ')}` })
-    .optional(),
-  JWT_CLOCK_TOLERANCE_S: integer('JWT_CLOCK_TOLERANCE_S', 0, 300).default(5),
-  JWT_ISSUER: text('JWT_ISSUER').optional(),
-  JWT_AUDIENCE: text('JWT_AUDIENCE').optional(),
-  API_KEYS_FILE: text('API_KEYS_FILE').optional(),
-  MAX_KEYS_PER_REQUEST: integer('MAX_KEYS_PER_REQUEST', 1, MAX_KEYS_PER_REQUEST_CEILING).default(1000),
-  MAX_KEY_INDEX: integer('MAX_KEY_INDEX', 0, Number.MAX_SAFE_INTEGER).default(65535),
-  MAX_BODY_BYTES: integer('MAX_BODY_BYTES', 1024, 100 * 1024 * 1024).default(1024 * 1024),
-  RATE_LIMIT_PER_MINUTE: integer('RATE_LIMIT_PER_MINUTE', 1, 1_000_000).default(120),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-});
+/** The gateway's variables (Temporal's connection variables are read by {@link loadTemporalConnection}). */
+const gatewayEnv = {
+  PORT: port({ default: 3000 }),
+  HOST: text({ default: '127.0.0.1' }),
+  NODE_ENV: text({ default: 'development' }),
+  JWT_SECRET: secret(),
+  JWT_PUBLIC_KEY: text({ maxLength: 16_384 }),
+  JWT_ALGORITHM: oneOf(JWT_ALGORITHMS),
+  JWT_CLOCK_TOLERANCE_S: integer({ min: 0, max: 300, default: 5 }),
+  JWT_ISSUER: text(),
+  JWT_AUDIENCE: text(),
+  API_KEYS_FILE: text(),
+  TEMPORAL_TASK_QUEUE: text({ default: DEFAULT_TASK_QUEUE, maxLength: 1000 }),
+  MAX_KEYS_PER_REQUEST: integer({ min: 1, max: MAX_KEYS_PER_REQUEST_CEILING, default: 1000 }),
+  MAX_KEY_INDEX: integer({ min: 0, max: Number.MAX_SAFE_INTEGER, default: 65535 }),
+  MAX_BODY_BYTES: integer({ min: 1024, max: 100 * 1024 * 1024, default: 1024 * 1024 }),
+  RATE_LIMIT_PER_MINUTE: integer({ min: 1, max: 1_000_000, default: 120 }),
+  MAX_ACTIVE_RUNS_PER_LOCK: integer({ min: 1, max: 1000, default: 20 }),
+  LOG_LEVEL: logLevel(),
+};
 
 const DEV_API_KEY_RECORD: ApiKeyRecord = Object.freeze({
   id: 'dev',
@@ -108,26 +105,16 @@ const DEV_API_KEY_RECORD: ApiKeyRecord = Object.freeze({
 });
 
 /**
- * Parses the gateway's environment once. Throws {@link ConfigError} with a one-line message when a
- * value is invalid, or when `NODE_ENV=production` lacks a real `JWT_SECRET`/`JWT_PUBLIC_KEY` or an
- * `API_KEYS_FILE`. Builds the JWT key object and reads `API_KEYS_FILE` synchronously: it runs at start-up only.
+ * Parses the gateway's environment (`env`, default `process.env`; nothing else is read) once. Throws
+ * {@link ConfigError} with one line per bad variable, or one line when `NODE_ENV=production` lacks a real
+ * `JWT_SECRET`/`JWT_PUBLIC_KEY` or an `API_KEYS_FILE`. Builds the JWT key object, reads `API_KEYS_FILE` and
+ * Temporal's TLS files synchronously: it runs at start-up only.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  // An empty variable (`JWT_SECRET=` in a .env file) means "unset", never "the empty secret".
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = envSchema.safeParse(present);
-  // TEMPORAL_* are shared with the worker, so their schema lives in contracts.
-  const temporalParsed = temporalConnectionEnvSchema.safeParse(present);
-  if (!parsed.success || !temporalParsed.success) {
-    const problems = [
-      ...(parsed.error?.issues.map((issue) => issue.message) ?? []),
-      ...(temporalParsed.error?.issues.map(namingTheVariable) ?? []),
-    ];
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
-  }
-  const vars = parsed.data;
-  const temporal = temporalConnectionSettings(temporalParsed.data);
-  checkTemporalTlsFiles(temporal);
+export function loadConfig(env: Env = process.env): GatewayConfig {
+  const [vars, temporal] = collectConfigErrors(
+    () => parseEnv(gatewayEnv, env),
+    () => loadTemporalConnection(env),
+  );
   const isProduction = vars.NODE_ENV === 'production';
 
   if (isProduction) {
@@ -165,17 +152,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     },
     apiKeys,
     apiKeysSource: vars.API_KEYS_FILE ?? 'built-in development key',
-    temporal,
+    temporal: { ...temporal, taskQueue: vars.TEMPORAL_TASK_QUEUE },
     limits: {
       maxKeysPerRequest: vars.MAX_KEYS_PER_REQUEST,
       maxKeyIndex: vars.MAX_KEY_INDEX,
       maxBodyBytes: vars.MAX_BODY_BYTES,
       rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
+      maxActiveRunsPerLock: vars.MAX_ACTIVE_RUNS_PER_LOCK,
     },
   };
 }
 
-type EnvVars = z.infer<typeof envSchema>;
+type EnvVars = ParsedEnv<typeof gatewayEnv>;
 
 /** The verification key and its one algorithm, from JWT_SECRET, JWT_PUBLIC_KEY or (development) the dev secret. */
 function jwtVerification(vars: EnvVars): Pick<GatewayConfig['jwt'], 'algorithm' | 'key' | 'keySource'> {
@@ -201,31 +189,6 @@ function jwtVerification(vars: EnvVars): Pick<GatewayConfig['jwt'], 'algorithm' 
     return { ...publicKey, keySource: 'JWT_PUBLIC_KEY' };
   } catch (err) {
     throw new ConfigError(`JWT_PUBLIC_KEY ${(err as Error).message}`);
-  }
-}
-
-/** A zod issue as one message that starts with the variable's name (contracts' own messages mostly do). */
-function namingTheVariable(issue: z.core.$ZodIssue): string {
-  const variable = issue.path.join('.');
-  return issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`;
-}
-
-/** The TLS files must be readable now: a missing certificate should stop start-up, not fail the first request. */
-function checkTemporalTlsFiles(temporal: TemporalConnectionSettings): void {
-  const files: Array<[variable: string, path: string | undefined]> = [
-    ['TEMPORAL_TLS_CERT', temporal.tls?.certPath],
-    ['TEMPORAL_TLS_KEY', temporal.tls?.keyPath],
-    ['TEMPORAL_TLS_CA', temporal.tls?.caPath],
-  ];
-  for (const [variable, path] of files) {
-    if (path === undefined) continue;
-    try {
-      accessSync(path, constants.R_OK);
-    } catch (err) {
-      throw new ConfigError(
-        `${variable} ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'read error'})`,
-      );
-    }
   }
 }
 

@@ -899,11 +899,18 @@ beforeAll(async () => {
   const { port: downPort } = downListener.address() as { port: number };
   // One connection for the three gateways that reach the dev server, as one process would have.
   const live = createTemporalRunService(
-    { temporal: { ...hs.temporal, address: temporal.address } },
+    {
+      temporal: { ...hs.temporal, connectionOptions: { ...hs.temporal.connectionOptions, address: temporal.address } },
+    },
     { queryDeadlineMs: 1_000 },
   );
   const down = createTemporalRunService(
-    { temporal: { ...hs.temporal, address: `127.0.0.1:${downPort}` } },
+    {
+      temporal: {
+        ...hs.temporal,
+        connectionOptions: { ...hs.temporal.connectionOptions, address: `127.0.0.1:${downPort}` },
+      },
+    },
     { startDeadlineMs: 2_000, readyDeadlineMs: 1_000, grpcMaxAttempts: 2 },
   );
   services.push(live, down);

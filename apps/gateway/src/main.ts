@@ -7,13 +7,14 @@ import { createTemporalRunService } from './temporal';
 // A stuck connection must not keep a stopping gateway alive forever.
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** The configuration, or one fatal log line naming what is wrong and exit 1. */
+/** The configuration, or one fatal log line per bad variable and exit 1. */
 function loadConfigOrExit(): GatewayConfig {
   try {
     return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    pino({ base: { service: 'gateway' }, timestamp: pino.stdTimeFunctions.isoTime }).fatal(err.message);
+    const logger = pino({ base: { service: 'gateway' }, timestamp: pino.stdTimeFunctions.isoTime });
+    for (const problem of err.problems) logger.fatal(problem);
     process.exit(1);
   }
 }
@@ -52,13 +53,14 @@ function main(): void {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const { tls, apiKey } = config.temporal;
+    const { namespace, tls, auth, profile } = config.temporal;
     // How the gateway authenticates to Temporal, never the credential itself.
     const temporal = {
       address: config.temporal.address,
-      namespace: config.temporal.namespace,
-      tls: tls !== undefined,
-      auth: tls?.certPath !== undefined ? 'mTLS' : apiKey !== undefined ? 'API key' : 'none',
+      namespace,
+      tls,
+      auth,
+      ...(profile && { profile: `${profile.name} (${profile.file})` }),
     };
     logger.info({ url: `http://${host}:${port}`, temporal }, 'gateway listening');
   });

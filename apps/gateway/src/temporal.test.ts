@@ -1,6 +1,4 @@
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { instanceIdSchema } from '@lockkeys/contracts';
 import {
   createTemporalRunService,
@@ -31,7 +29,7 @@ test('instanceIds are URL-safe workflow IDs that name the lock', () => {
 test('with Temporal down the starter is created, reports not ready, and start fails as unavailable', async () => {
   const address = `127.0.0.1:${await closedPort()}`;
   const starter = createTemporalRunService(
-    { temporal: { address, namespace: 'default', taskQueue: 'lock-keys' } },
+    { temporal: { connectionOptions: { address }, namespace: 'default', taskQueue: 'lock-keys' } },
     { startDeadlineMs: 2_000, readyDeadlineMs: 1_000, grpcMaxAttempts: 2 },
   );
   try {
@@ -73,12 +71,4 @@ test('the request hash changes with the lock, the keys, and their order', () => 
   expect(requestHash({ lockId: 2, keys })).not.toBe(base);
   expect(requestHash({ lockId: 1, keys: [...keys].reverse() })).not.toBe(base);
   expect(requestHash({ lockId: 1, keys: [{ ...keys[0]!, userId: 'v' }, keys[1]!] })).not.toBe(base);
-});
-
-test('TLS files are read when the service is created: a missing client certificate fails at start-up, not on a request', () => {
-  const missing = join(tmpdir(), `lockkeys-missing-${process.pid}.crt`);
-  const temporal = { address: 'acme.a1b2c.tmprl.cloud:7233', namespace: 'acme.a1b2c', taskQueue: 'lock-keys' };
-  expect(() =>
-    createTemporalRunService({ temporal: { ...temporal, tls: { certPath: missing, keyPath: missing } } }),
-  ).toThrow(expect.objectContaining({ code: 'ENOENT', path: missing }));
 });

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   BULK_ADD_KEYS_WORKFLOW,
   LOCK_ID_SEARCH_ATTRIBUTE,
@@ -7,7 +6,6 @@ import {
   MEMO_REQUEST_HASH,
   progressQuery,
   summarize,
-  temporalConnectionOptions,
   type BulkAddKeysInput,
   type BulkAddKeysProgress,
   type KeyProgress,
@@ -98,10 +96,10 @@ const CLOSED_STATUS: Record<string, RunStatus> = {
 /**
  * The real {@link RunService}: one lazy `Connection` and one `Client` for the process. The connection is
  * opened on first use and re-opened by gRPC after failures, so the gateway starts (and reports not ready)
- * while Temporal is still down. TLS files (client certificate pair, CA) are read here, once, at creation.
+ * while Temporal is still down. Its options come from the config as they are (TLS files were read there).
  */
 export function createTemporalRunService(
-  config: Pick<GatewayConfig, 'temporal'>,
+  config: { temporal: Pick<GatewayConfig['temporal'], 'connectionOptions' | 'namespace' | 'taskQueue'> },
   options: TemporalRunServiceOptions = {},
 ): RunService {
   const { namespace, taskQueue } = config.temporal;
@@ -109,7 +107,7 @@ export function createTemporalRunService(
   const readyDeadlineMs = options.readyDeadlineMs ?? 2_000;
   const queryDeadlineMs = options.queryDeadlineMs ?? 5_000;
   const connection = Connection.lazy({
-    ...temporalConnectionOptions(config.temporal, (path) => readFileSync(path)),
+    ...config.temporal.connectionOptions,
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: options.grpcMaxAttempts ?? 6 }))],
   });
   const client = new Client({ connection, namespace });
