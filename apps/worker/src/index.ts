@@ -1,3 +1,4 @@
 /** The lockkeys worker: configuration and factory (main.ts runs it). */
 export * from './config';
 export * from './worker';
+export * from './webhooks-file';

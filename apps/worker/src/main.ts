@@ -1,9 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { temporalConnectionOptions } from '@lockkeys/contracts';
-import { readFileSync } from 'node:fs';
 import pino from 'pino';
-import { loadConfig } from './config';
+import { ConfigError, loadConfig } from './config';
 import { boundPort, startHealthServer } from './health';
 import { createWorker } from './worker';
 
@@ -27,7 +25,7 @@ async function main(): Promise<void> {
       error: (message, meta) => logger.error({ ...meta }, message),
     },
   });
-  const connectionOptions = temporalConnectionOptions(config.temporal, (path) => readFileSync(path));
+  const { connectionOptions } = config.temporal;
   const connection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
   try {
@@ -40,6 +38,9 @@ async function main(): Promise<void> {
         taskQueue: config.temporal.taskQueue,
         namespace: config.temporal.namespace,
         lockBackend: config.lockBackend.baseUrl,
+        // How the worker authenticates to Temporal, never the credential itself.
+        temporal: { address: config.temporal.address, tls: config.temporal.tls, auth: config.temporal.auth },
+        webhookOrgs: config.webhooks.size,
         health: `http://${config.health.host}:${boundPort(health)}/readyz`,
       },
       'worker ready',
@@ -57,8 +58,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: 60, name: 'worker', msg: error instanceof Error ? error.message : String(error) })}\n`,
-  );
+  // One fatal line per bad variable, or the one error that stopped start-up.
+  const lines =
+    error instanceof ConfigError ? error.problems : [error instanceof Error ? error.message : String(error)];
+  for (const msg of lines) process.stderr.write(`${JSON.stringify({ level: 60, name: 'worker', msg })}\n`);
   process.exit(1);
 });

@@ -38,3 +38,13 @@ test('no arguments: usage and exit 2', () => {
   expect(result.stderr).toContain('usage: pnpm replay');
   expect(result.status).toBe(2);
 });
+
+test('a bad Temporal variable: one line naming it, exit 2, nothing contacted', () => {
+  const result = spawnSync(
+    process.execPath,
+    [join(__dirname, '..', 'dist', 'replay.js'), '--workflow-id', 'lock-1-x'],
+    { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH, TEMPORAL_ADDRESS: 'no-port' } },
+  );
+  expect(result.stderr).toBe('replay: TEMPORAL_ADDRESS must be host:port (got "no-port")\n');
+  expect(result.status).toBe(2);
+});

@@ -1,18 +1,16 @@
 /**
  * Replays run histories against the current workflow code and exits non-zero on nondeterminism:
  *   pnpm replay history.json            (exported with `temporal workflow show -w <id> -o json > history.json`)
- *   pnpm replay --workflow-id <instanceId>   (every run of it, fetched from TEMPORAL_ADDRESS)
+ *   pnpm replay --workflow-id <instanceId>   (every run of it, fetched from TEMPORAL_ADDRESS or TEMPORAL_PROFILE)
  *   pnpm replay --query 'LockId = 123'       (every closed run that matches)
  */
 import { Client, Connection, type HistoryAndWorkflowId } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
-import { temporalConnectionOptions } from '@lockkeys/contracts';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config';
+import { ConfigError, loadReplayConfig } from './config';
 import { WORKFLOW_BUNDLE_PATH } from './worker';
 
 const USAGE = `usage: pnpm replay <history.json>... | --workflow-id <id> | --query '<visibility query>'`;
@@ -69,8 +67,8 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 0) {
     outcomes = await replayHistories(await fromFiles(positionals));
   } else {
-    const { temporal } = loadConfig();
-    const connection = await Connection.connect(temporalConnectionOptions(temporal, (path) => readFileSync(path)));
+    const { temporal } = loadReplayConfig();
+    const connection = await Connection.connect(temporal.connectionOptions);
     try {
       const client = new Client({ connection, namespace: temporal.namespace });
       const query = values.query ?? `WorkflowId = '${values['workflow-id']!.replaceAll("'", "\\'")}'`;
@@ -100,7 +98,9 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      process.stderr.write(`replay: ${error instanceof Error ? error.message : String(error)}\n`);
+      const lines =
+        error instanceof ConfigError ? error.problems : [error instanceof Error ? error.message : String(error)];
+      for (const line of lines) process.stderr.write(`replay: ${line}\n`);
       process.exit(2);
     },
   );

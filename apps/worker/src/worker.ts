@@ -17,6 +17,8 @@ export async function createWorker(
 ): Promise<Worker> {
   const lockBackend = new HttpLockBackend(config.lockBackend);
   return Worker.create({
+    // Slots, cache and pollers (`WORKER_*`); each unset one keeps the SDK's default.
+    ...config.workerTuning,
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,

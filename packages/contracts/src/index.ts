@@ -2,4 +2,3 @@
 export * from './workflow';
 export * from './http';
 export * from './dev-credentials';
-export * from './temporal-connection';

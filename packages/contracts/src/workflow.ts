@@ -76,15 +76,13 @@ export type RunPhase = 'waitingForLock' | 'sending' | 'done';
 export interface RunSettings {
   /** Minimum time between two commands to the same lock (`KEY_COMMAND_GAP_MS`). */
   commandGapMs: number;
-  /** Slack added when `addKey` waits for the rest of the gap on its own clock (`KEY_COMMAND_GAP_MARGIN_MS`). */
-  commandGapMarginMs?: number;
   addKey: {
     /** First retry delay; never below `commandGapMs`. */
     initialIntervalMs: number;
     backoffCoefficient: number;
     maximumIntervalMs: number;
     maximumAttempts: number;
-    /** Bound of one command to the lock, response included. */
+    /** Bound of one command to the lock, response included (`LOCK_BACKEND_TIMEOUT_MS` + 1 s; no gap in it). */
     startToCloseTimeoutMs: number;
     /** Bound of all attempts of one key. */
     scheduleToCloseTimeoutMs: number;
@@ -95,6 +93,13 @@ export interface RunSettings {
   lockHolderCheckIntervalMs: number;
   /** How long an idle lock mutex stays open waiting for the next run. */
   lockMutexIdleMs: number;
+  /** Delivery of the completion webhook. */
+  webhook: {
+    /** How long a failing delivery is retried (`WEBHOOK_RETRY_HOURS`). */
+    retryWindowMs: number;
+    /** Bound of one delivery attempt (`WEBHOOK_TIMEOUT_MS`). */
+    attemptTimeoutMs: number;
+  };
 }
 
 /** What one run carries into the next when it continues as new. */

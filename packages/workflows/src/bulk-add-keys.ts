@@ -168,7 +168,6 @@ export async function bulkAddKeys(
             ? {
                 gap: {
                   commandGapMs: settings.commandGapMs,
-                  marginMs: settings.commandGapMarginMs ?? 0,
                   ...(lastCommand ? { previous: lastCommand } : {}),
                 },
               }

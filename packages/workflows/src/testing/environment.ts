@@ -31,7 +31,6 @@ export function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEn
 
 export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = {}): RunSettings => ({
   commandGapMs,
-  commandGapMarginMs: 2,
   addKey: {
     initialIntervalMs: 1_000,
     backoffCoefficient: 2,
@@ -43,6 +42,7 @@ export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = 
   maxKeysPerRun: 1_000,
   lockHolderCheckIntervalMs: 5_000,
   lockMutexIdleMs: 2_000,
+  webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 1_000 },
   ...over,
 });
 
