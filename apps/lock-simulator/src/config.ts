@@ -1,8 +1,23 @@
+import {
+  ConfigError,
+  decimal,
+  type Env,
+  integer,
+  LOG_LEVELS,
+  type LogLevel,
+  logLevel,
+  parseEnv,
+  port,
+  problem,
+  quoted,
+  secret,
+  text,
+  variable,
+} from '@lockkeys/config';
+import { DEV_LOCK_BACKEND_TOKEN } from '@lockkeys/contracts';
 import { z } from 'zod';
 
-/** Log levels pino understands, plus `silent`. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { ConfigError, LOG_LEVELS, type LogLevel } from '@lockkeys/config';
 
 /** Fault injection settings: what the simulated locks do wrong, and how often. */
 export interface FaultSettings {
@@ -44,18 +59,13 @@ export const DEFAULT_CONFIG: SimulatorConfig = {
   host: '127.0.0.1',
   port: 3100,
   dbPath: '.data/lock-simulator.sqlite',
-  token: 'dev-lock-token',
+  token: DEV_LOCK_BACKEND_TOKEN,
   lockCount: 100_000,
   slotCount: 1000,
   minGapMs: 1000,
   faults: { failureRate: 0, latencyMs: 0, slowRate: 1, dropRate: 0, offlineLocks: [], seed: undefined },
   logLevel: 'info',
 };
-
-/** Thrown when env or options do not describe a valid configuration; `message` is one line. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 // Upper bound for delays, so a typo cannot park commands for days.
 const MAX_DELAY_MS = 600_000;
@@ -109,82 +119,74 @@ export function resolveConfig(overrides: SimulatorConfigOverrides = {}): Simulat
   return parsed.data;
 }
 
-// Env values are text: numbers must be plain decimals, so "abc", "1e3", "0x10" or "" never slip through as numbers.
-const decimal = z
-  .string()
-  .trim()
-  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal number')
-  .transform(Number);
-const integerText = z.string().trim().regex(/^\d+$/, 'must be a non-negative integer').transform(Number);
-const lockIdList = z
-  .string()
-  .transform((text) =>
-    text
+/** Comma-separated positive lock ids (`3, 7,`: spaces and a trailing comma are fine). */
+const lockIdList = variable(
+  (value) => {
+    const parts = value
       .split(',')
       .map((part) => part.trim())
-      .filter((part) => part !== ''),
-  )
-  .pipe(
-    z.array(
-      z
-        .string()
-        .regex(/^[1-9]\d*$/, 'must be a comma-separated list of positive lock ids')
-        .transform(Number),
-    ),
-  );
+      .filter((part) => part !== '');
+    if (!parts.every((part) => /^[1-9][0-9]{0,15}$/.test(part) && Number(part) <= Number.MAX_SAFE_INTEGER)) {
+      return problem(`must be a comma-separated list of positive lock ids (got ${quoted(value)})`);
+    }
+    return parts.map(Number);
+  },
+  { default: DEFAULT_CONFIG.faults.offlineLocks },
+);
 
-/** Env variable → config field it sets, with the text parser for it. */
-const ENV_VARIABLES = {
-  LOCK_SIM_HOST: { field: 'host', parse: z.string().trim() },
-  LOCK_SIM_PORT: { field: 'port', parse: integerText },
-  LOCK_SIM_DB: { field: 'dbPath', parse: z.string().trim() },
-  LOCK_BACKEND_TOKEN: { field: 'token', parse: z.string() },
-  LOCK_SIM_LOCKS: { field: 'lockCount', parse: integerText },
-  LOCK_SIM_SLOTS: { field: 'slotCount', parse: integerText },
-  LOCK_SIM_MIN_GAP_MS: { field: 'minGapMs', parse: integerText },
-  LOCK_SIM_FAILURE_RATE: { field: 'faults.failureRate', parse: decimal },
-  LOCK_SIM_LATENCY_MS: { field: 'faults.latencyMs', parse: integerText },
-  LOCK_SIM_SLOW_RATE: { field: 'faults.slowRate', parse: decimal },
-  LOCK_SIM_DROP_RATE: { field: 'faults.dropRate', parse: decimal },
-  LOCK_SIM_OFFLINE_LOCKS: { field: 'faults.offlineLocks', parse: lockIdList },
-  LOCK_SIM_SEED: { field: 'faults.seed', parse: z.string() },
-  LOG_LEVEL: { field: 'logLevel', parse: z.string().trim().toLowerCase() },
-} as const;
+/** The simulator's variables, with the bounds of {@link simulatorConfigSchema}. */
+const simulatorEnv = {
+  NODE_ENV: text({ default: 'development' }),
+  LOCK_SIM_HOST: text({ default: DEFAULT_CONFIG.host }),
+  LOCK_SIM_PORT: port({ default: DEFAULT_CONFIG.port }),
+  LOCK_SIM_DB: text({ default: DEFAULT_CONFIG.dbPath }),
+  LOCK_BACKEND_TOKEN: secret(),
+  LOCK_SIM_LOCKS: integer({ min: 1, max: Number.MAX_SAFE_INTEGER, default: DEFAULT_CONFIG.lockCount }),
+  LOCK_SIM_SLOTS: integer({ min: 1, max: 1_000_000, default: DEFAULT_CONFIG.slotCount }),
+  LOCK_SIM_MIN_GAP_MS: integer({ min: 0, max: MAX_DELAY_MS, default: DEFAULT_CONFIG.minGapMs }),
+  LOCK_SIM_FAILURE_RATE: decimal({ min: 0, max: 1, default: DEFAULT_CONFIG.faults.failureRate }),
+  LOCK_SIM_LATENCY_MS: integer({ min: 0, max: MAX_DELAY_MS, default: DEFAULT_CONFIG.faults.latencyMs }),
+  LOCK_SIM_SLOW_RATE: decimal({ min: 0, max: 1, default: DEFAULT_CONFIG.faults.slowRate }),
+  LOCK_SIM_DROP_RATE: decimal({ min: 0, max: 1, default: DEFAULT_CONFIG.faults.dropRate }),
+  LOCK_SIM_OFFLINE_LOCKS: lockIdList,
+  LOCK_SIM_SEED: text({ maxLength: 256 }),
+  LOG_LEVEL: logLevel({ default: DEFAULT_CONFIG.logLevel }),
+};
 
 /** Names of the env variables the simulator reads. */
-export type SimulatorEnvVariable = keyof typeof ENV_VARIABLES;
+export type SimulatorEnvVariable = keyof typeof simulatorEnv;
 
 /**
- * Reads the simulator's configuration from env variables (default: `process.env`), once, at start-up.
- * Unset or empty variables take their default. Throws `ConfigError` with a one-line message naming the variable.
+ * Reads the simulator's configuration from `env` (default: `process.env`; nothing else is read), once, at
+ * start-up. Unset or empty variables take their default. Throws {@link ConfigError} with one line per bad
+ * variable. With `NODE_ENV=production`, `LOCK_BACKEND_TOKEN` is required and may not be the development token.
  */
-export function loadConfigFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): SimulatorConfig {
-  const top: Record<string, unknown> = {};
-  const faults: Record<string, unknown> = {};
-  const fieldToVariable = new Map<string, string>();
-  for (const [variable, { field, parse }] of Object.entries(ENV_VARIABLES)) {
-    fieldToVariable.set(field, variable);
-    const text = env[variable];
-    if (text === undefined || text === '') continue;
-    const parsed = parse.safeParse(text);
-    if (!parsed.success) {
-      throw new ConfigError(
-        `${variable} ${parsed.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(text)})`,
-      );
+export function loadConfigFromEnv(env: Env = process.env): SimulatorConfig {
+  const vars = parseEnv(simulatorEnv, env);
+  if (vars.NODE_ENV === 'production') {
+    if (vars.LOCK_BACKEND_TOKEN === undefined) {
+      throw new ConfigError('LOCK_BACKEND_TOKEN is required when NODE_ENV=production');
     }
-    if (field.startsWith('faults.')) faults[field.slice('faults.'.length)] = parsed.data;
-    else top[field] = parsed.data;
+    if (vars.LOCK_BACKEND_TOKEN === DEV_LOCK_BACKEND_TOKEN) {
+      throw new ConfigError('LOCK_BACKEND_TOKEN must not be the built-in development token when NODE_ENV=production');
+    }
   }
-  const candidate = { ...DEFAULT_CONFIG, ...top, faults: { ...DEFAULT_CONFIG.faults, ...faults } };
-  const parsed = simulatorConfigSchema.safeParse(candidate);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = (issue?.path ?? []).slice(0, 2).join('.');
-    const variable = fieldToVariable.get(field) ?? field;
-    const shown = env[variable];
-    throw new ConfigError(
-      `${variable} ${issue?.message ?? 'is invalid'}${shown === undefined ? '' : ` (got ${JSON.stringify(shown)})`}`,
-    );
-  }
-  return parsed.data;
+  return {
+    host: vars.LOCK_SIM_HOST,
+    port: vars.LOCK_SIM_PORT,
+    dbPath: vars.LOCK_SIM_DB,
+    token: vars.LOCK_BACKEND_TOKEN ?? DEV_LOCK_BACKEND_TOKEN,
+    lockCount: vars.LOCK_SIM_LOCKS,
+    slotCount: vars.LOCK_SIM_SLOTS,
+    minGapMs: vars.LOCK_SIM_MIN_GAP_MS,
+    faults: {
+      failureRate: vars.LOCK_SIM_FAILURE_RATE,
+      latencyMs: vars.LOCK_SIM_LATENCY_MS,
+      slowRate: vars.LOCK_SIM_SLOW_RATE,
+      dropRate: vars.LOCK_SIM_DROP_RATE,
+      offlineLocks: vars.LOCK_SIM_OFFLINE_LOCKS,
+      seed: vars.LOCK_SIM_SEED,
+    },
+    logLevel: vars.LOG_LEVEL,
+  };
 }

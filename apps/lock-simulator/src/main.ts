@@ -2,10 +2,13 @@ import pino from 'pino';
 import { ConfigError, loadConfigFromEnv } from './config';
 import { startSimulator } from './server';
 
-// Start-up failures are one plain line on stderr, so an operator sees the cause without parsing JSON.
+// Start-up failures are plain lines on stderr (one per bad variable), so an operator sees the cause without parsing JSON.
 function failStartUp(error: unknown): void {
-  const reason = error instanceof Error ? error.message : String(error);
-  console.error(`lock-simulator: ${error instanceof ConfigError ? 'invalid configuration: ' : ''}${reason}`);
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) console.error(`lock-simulator: invalid configuration: ${problem}`);
+  } else {
+    console.error(`lock-simulator: ${error instanceof Error ? error.message : String(error)}`);
+  }
   process.exitCode = 1;
 }
 
