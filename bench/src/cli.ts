@@ -4,6 +4,7 @@
  * stacks on 127.0.0.1, prints a table per benchmark and writes `bench/results/<name>-<timestamp>.json`.
  */
 import { parseArgs } from 'node:util';
+import { ConfigError, integer, parseValue } from '@lockkeys/config';
 import { authBench } from './auth';
 import { describeTuning, log, type StackTuning } from './bench-stack';
 import { fanoutLevel } from './fanout';
@@ -35,14 +36,18 @@ const { values, positionals } = parseArgs({
   },
 });
 
-/** A whole number within bounds, or exit with the usage: runs stay bounded in count and time. */
+/**
+ * A whole number within bounds, by the apps' own rules (`@lockkeys/config`: plain decimals only), or exit with
+ * the usage: runs stay bounded in count and time.
+ */
 function bounded(name: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    process.stderr.write(`--${name} must be a whole number from ${min} to ${max}, got "${text}"\n${USAGE}\n`);
+  try {
+    return parseValue(`--${name}`, integer({ min, max }), text) ?? min;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
     process.exit(2);
   }
-  return value;
 }
 
 function selected(): BenchName[] {

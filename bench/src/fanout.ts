@@ -82,9 +82,9 @@ export async function fanoutLevel(lockCount: number, options: FanoutOptions): Pr
   return withStack(`fanout-${lockCount}`, env, options.stack, async (bench) => {
     const { stack } = bench;
     const headers = gatewayHeaders();
-    const connection = await Connection.connect({ address: stack.temporalAddress });
+    const connection = await Connection.connect(stack.temporal.connectionOptions);
     try {
-      const client = new Client({ connection });
+      const client = new Client({ connection, namespace: stack.temporal.namespace });
       const lockIds = Array.from({ length: lockCount }, (_, i) => i + 1);
       const before = await scrape(bench.workerMetricsUrl);
       const sampler = new ProcessSampler(bench.pids());

@@ -38,7 +38,7 @@ export async function overheadBench(options: OverheadOptions): Promise<BenchOutc
   };
   return withStack('overhead', env, options.stack, async ({ stack }) => {
     const headers = gatewayHeaders();
-    const connection = await Connection.connect({ address: stack.temporalAddress });
+    const connection = await Connection.connect(stack.temporal.connectionOptions);
     const overheads: number[] = [];
     const firstCommand: number[] = [];
     const runMs: number[] = [];
@@ -48,7 +48,7 @@ export async function overheadBench(options: OverheadOptions): Promise<BenchOutc
     let undersizedGaps = 0;
     let roundsWithoutBreakdown = 0;
     try {
-      const client = new Client({ connection });
+      const client = new Client({ connection, namespace: stack.temporal.namespace });
       for (let round = 0; round < options.rounds; round++) {
         const lockId = 1 + round;
         const postedAt = Date.now();

@@ -141,9 +141,9 @@ export async function startsBench(options: StartsOptions): Promise<BenchOutcome>
   return withStack('starts', env, options.stack, async (bench) => {
     const { stack } = bench;
     await stack.services.worker?.stop();
-    const connection = await Connection.connect({ address: stack.temporalAddress });
+    const connection = await Connection.connect(stack.temporal.connectionOptions);
     try {
-      const client = new Client({ connection });
+      const client = new Client({ connection, namespace: stack.temporal.namespace });
       const pids: Record<string, number> = { ...bench.pids(), bench: process.pid };
       delete pids.worker;
       const measured = async <T extends Omit<SideResult, 'processes'>>(run: () => Promise<T>): Promise<SideResult> => {

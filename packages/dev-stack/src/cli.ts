@@ -1,3 +1,4 @@
+import { ConfigError } from '@lockkeys/config';
 import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
 import { loadDevConfig, type DevConfig } from './config';
 import { mintJwt } from './credentials';
@@ -86,7 +87,11 @@ async function main(command: string | undefined): Promise<void> {
 }
 
 main(process.argv[2]).catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`[lockkeys] ${error instanceof TemporalCliUnavailableError ? '' : 'error: '}${message}\n`);
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) process.stderr.write(`[lockkeys] invalid configuration: ${problem}\n`);
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`[lockkeys] ${error instanceof TemporalCliUnavailableError ? '' : 'error: '}${message}\n`);
+  }
   process.exit(1);
 });

@@ -1,20 +1,19 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
-import { DEFAULT_PORTS, type StackPorts } from './stack';
+import { type Env, parseEnv, port, secret, text } from '@lockkeys/config';
+import { DEFAULT_PORTS, type StackPorts } from './ports';
 
-const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
-
-const EnvSchema = z.object({
-  PORT: port(DEFAULT_PORTS.gateway),
-  LOCK_SIM_PORT: port(DEFAULT_PORTS.simulator),
-  TEMPORAL_PORT: port(DEFAULT_PORTS.temporal),
-  TEMPORAL_UI_PORT: port(DEFAULT_PORTS.temporalUi),
-  WORKER_HEALTH_PORT: port(DEFAULT_PORTS.workerHealth),
-  WORKER_METRICS_PORT: port(DEFAULT_PORTS.workerMetrics),
-  LOCKKEYS_DATA_DIR: z.string().min(1).optional(),
-  JWT_SECRET: z.string().min(1).optional(),
-  API_KEYS_FILE: z.string().min(1).optional(),
-});
+/** What `npm run dev` reads (any other variable passes through to the apps it starts). */
+const devEnv = {
+  PORT: port({ min: 1, default: DEFAULT_PORTS.gateway }),
+  LOCK_SIM_PORT: port({ min: 1, default: DEFAULT_PORTS.simulator }),
+  TEMPORAL_PORT: port({ min: 1, default: DEFAULT_PORTS.temporal }),
+  TEMPORAL_UI_PORT: port({ min: 1, default: DEFAULT_PORTS.temporalUi }),
+  WORKER_HEALTH_PORT: port({ min: 1, default: DEFAULT_PORTS.workerHealth }),
+  WORKER_METRICS_PORT: port({ min: 1, default: DEFAULT_PORTS.workerMetrics }),
+  LOCKKEYS_DATA_DIR: text(),
+  JWT_SECRET: secret(),
+  API_KEYS_FILE: text(),
+};
 
 /** What `npm run dev` needs to know, from the environment. */
 export interface DevConfig {
@@ -27,26 +26,33 @@ export interface DevConfig {
   apiKeysFile: string | undefined;
 }
 
-/** Reads the environment once. */
-export function loadDevConfig(env: NodeJS.ProcessEnv = process.env): DevConfig {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-  }
-  const e = parsed.data;
+/**
+ * Reads the environment (`env`, default `process.env`) once. Throws `ConfigError` from `@lockkeys/config`
+ * with one line per bad variable.
+ */
+export function loadDevConfig(env: Env = process.env): DevConfig {
+  const vars = parseEnv(devEnv, env);
   const rootDir = resolve(__dirname, '..', '..', '..');
   return {
     rootDir,
-    dataDir: e.LOCKKEYS_DATA_DIR ?? resolve(rootDir, '.data'),
+    dataDir: vars.LOCKKEYS_DATA_DIR ?? resolve(rootDir, '.data'),
     ports: {
-      gateway: e.PORT,
-      simulator: e.LOCK_SIM_PORT,
-      temporal: e.TEMPORAL_PORT,
-      temporalUi: e.TEMPORAL_UI_PORT,
-      workerHealth: e.WORKER_HEALTH_PORT,
-      workerMetrics: e.WORKER_METRICS_PORT,
+      gateway: vars.PORT,
+      simulator: vars.LOCK_SIM_PORT,
+      temporal: vars.TEMPORAL_PORT,
+      temporalUi: vars.TEMPORAL_UI_PORT,
+      workerHealth: vars.WORKER_HEALTH_PORT,
+      workerMetrics: vars.WORKER_METRICS_PORT,
     },
-    jwtSecret: e.JWT_SECRET,
-    apiKeysFile: e.API_KEYS_FILE,
+    jwtSecret: vars.JWT_SECRET,
+    apiKeysFile: vars.API_KEYS_FILE,
   };
+}
+
+/**
+ * The environment this process was started with. dev-stack reads it here only: the Temporal CLI lookup
+ * (`TEMPORAL_CLI`, `PATH`) starts from it, and the stack hands it on to the processes it starts.
+ */
+export function inheritedEnv(): NodeJS.ProcessEnv {
+  return process.env;
 }

@@ -1,5 +1,26 @@
 import { createServer } from 'node:net';
 
+/** Ports of the local stack (SPEC "Ports and processes"). */
+export interface StackPorts {
+  temporal: number;
+  temporalUi: number;
+  simulator: number;
+  gateway: number;
+  /** Worker health endpoint (`/readyz`). */
+  workerHealth: number;
+  /** Worker Prometheus exporter (`/metrics`). */
+  workerMetrics: number;
+}
+
+export const DEFAULT_PORTS: StackPorts = {
+  temporal: 7233,
+  temporalUi: 8233,
+  simulator: 3100,
+  gateway: 3000,
+  workerHealth: 9465,
+  workerMetrics: 9464,
+};
+
 /** A TCP port on 127.0.0.1 that was free a moment ago (for tests that run a whole stack). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,29 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isTemporalClientVariable, loadTemporalConnection, type TemporalConnection } from '@lockkeys/config';
+import { inheritedEnv } from './config';
+import { type StackPorts } from './ports';
 import { answers200, startService, type RunningService, type ServiceSpec } from './service';
 import { ensureTemporalCli } from './temporal-cli';
-
-/** Ports of the local stack (SPEC "Ports and processes"). */
-export interface StackPorts {
-  temporal: number;
-  temporalUi: number;
-  simulator: number;
-  gateway: number;
-  /** Worker health endpoint (`/readyz`). */
-  workerHealth: number;
-  /** Worker Prometheus exporter (`/metrics`). */
-  workerMetrics: number;
-}
-
-export const DEFAULT_PORTS: StackPorts = {
-  temporal: 7233,
-  temporalUi: 8233,
-  simulator: 3100,
-  gateway: 3000,
-  workerHealth: 9465,
-  workerMetrics: 9464,
-};
 
 export type ServiceName = 'temporal' | 'lock-simulator' | 'worker' | 'gateway';
 /** Start order; stop goes the other way. */
@@ -46,6 +28,15 @@ export interface StackOptions {
 /** A running local stack. */
 export interface Stack {
   readonly temporalAddress: string;
+  /**
+   * How to reach the stack's Temporal dev server (`@lockkeys/config`), from the same profile file the apps use:
+   * pass `connectionOptions` to `Connection.connect` and `namespace` to the `Client`.
+   */
+  readonly temporal: TemporalConnection;
+  /** The Temporal CLI profile file of the stack: `temporal --config-file <it> workflow list`. */
+  readonly temporalConfigFile: string;
+  /** The environment every app of the stack starts with (an extra worker in a test starts with it too). */
+  readonly appEnv: Readonly<NodeJS.ProcessEnv>;
   readonly webUiUrl: string;
   readonly simulatorUrl: string;
   readonly gatewayUrl: string;
@@ -67,13 +58,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
   const gatewayUrl = `http://127.0.0.1:${ports.gateway}`;
   const print = options.print ?? defaultPrint;
-  const appEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: process.env.NODE_ENV ?? 'development',
-    TEMPORAL_ADDRESS: temporalAddress,
-    LOCK_BACKEND_URL: simulatorUrl,
-    ...options.env,
-  };
+  const inherited = inheritedEnv();
+  const temporalConfigFile = writeTemporalProfile(options.dataDir, temporalAddress);
+  const appEnv = stackAppEnv(inherited, { temporalConfigFile, simulatorUrl, extra: options.env });
+  // The same settings the apps will read, checked here: a bad override stops the stack before anything starts.
+  const temporal = loadTemporalConnection(appEnv);
   const node = process.execPath;
   const app = (path: string) => join(options.rootDir, path);
 
@@ -98,11 +87,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         'warn',
         ...(options.temporalArgs ?? []),
       ],
-      env: process.env,
+      env: inherited,
       ready: async () =>
-        spawnSync(temporalCli, ['operator', 'cluster', 'health', '--address', temporalAddress], {
+        spawnSync(temporalCli, ['operator', 'cluster', 'health', '--address', temporal.address], {
           encoding: 'utf8',
           timeout: 5_000,
+          // The CLI reads the same profile as the apps, not the shell's TEMPORAL_API_KEY or its own default file.
+          env: appEnv,
         }).stdout?.includes('SERVING') ?? false,
       readyTimeoutMs: 120_000,
     },
@@ -142,6 +133,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const services: Partial<Record<ServiceName, RunningService>> = {};
   const stack: Stack = {
     temporalAddress,
+    temporal,
+    temporalConfigFile,
+    appEnv,
     webUiUrl: `http://127.0.0.1:${ports.temporalUi}`,
     simulatorUrl,
     gatewayUrl,
@@ -164,4 +158,41 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     throw error;
   }
   return stack;
+}
+
+/**
+ * Writes the Temporal CLI profile of the stack's dev server into `dataDir` and returns its path. The apps
+ * get it as `TEMPORAL_CONFIG_FILE`, so a profile, API key or TLS setting meant for another cluster (the
+ * shell's `TEMPORAL_*`, the user's own `~/.config/temporalio/temporal.toml`) never reaches the local server.
+ */
+export function writeTemporalProfile(dataDir: string, address: string): string {
+  const path = join(dataDir, 'temporal.toml');
+  writeFileSync(
+    path,
+    [
+      '# Written by `npm run dev`: its Temporal dev server. Try `temporal --config-file <this file> workflow list`.',
+      '[profile.default]',
+      `address = "${address}"`,
+      'namespace = "default"',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+/**
+ * The environment of the stack's apps: `inherited` (every variable passes through) without the ones that
+ * change how a Temporal client connects, pointed at the stack's profile file and simulator, then `extra`.
+ */
+export function stackAppEnv(
+  inherited: NodeJS.ProcessEnv,
+  stack: { temporalConfigFile: string; simulatorUrl: string; extra?: NodeJS.ProcessEnv | undefined },
+): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(Object.entries(inherited).filter(([name]) => !isTemporalClientVariable(name))),
+    NODE_ENV: inherited.NODE_ENV ?? 'development',
+    TEMPORAL_CONFIG_FILE: stack.temporalConfigFile,
+    LOCK_BACKEND_URL: stack.simulatorUrl,
+    ...stack.extra,
+  };
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { inheritedEnv } from './config';
 
 /** The Temporal CLI version we build when none is available (newest tag `go install` accepts). */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -29,13 +30,13 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** Where our own build of the CLI lives: outside any checkout, keyed by version, so clones and CI reuse it. */
-export function cachedCliPath(env: NodeJS.ProcessEnv = process.env): string {
+export function cachedCliPath(env: NodeJS.ProcessEnv = inheritedEnv()): string {
   const cacheRoot = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(cacheRoot, 'lockkeys', 'temporal-cli', TEMPORAL_CLI_VERSION, 'temporal');
 }
 
 /** The CLI to use without building anything: `TEMPORAL_CLI`, then `temporal` on PATH, then our cache. */
-export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function findTemporalCli(env: NodeJS.ProcessEnv = inheritedEnv()): string | undefined {
   if (env.TEMPORAL_CLI) {
     if (!isExecutable(env.TEMPORAL_CLI)) {
       throw new TemporalCliUnavailableError(`TEMPORAL_CLI=${env.TEMPORAL_CLI} is not an executable file.`);
@@ -58,7 +59,7 @@ const HOW_TO_GET_IT = [
  * Concurrent callers are safe: the build goes to a private folder and is renamed into place.
  */
 export function ensureTemporalCli(
-  env: NodeJS.ProcessEnv = process.env,
+  env: NodeJS.ProcessEnv = inheritedEnv(),
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): string {
   const found = findTemporalCli(env);

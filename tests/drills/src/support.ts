@@ -79,7 +79,6 @@ export class DrillStack {
 
   private constructor(
     readonly stack: Stack,
-    private readonly env: NodeJS.ProcessEnv,
     private readonly dataDir: string,
   ) {}
 
@@ -96,7 +95,7 @@ export class DrillStack {
     const fullEnv = { LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000', KEY_COMMAND_GAP_MS: String(GAP_MS), ...env };
     const dataDir = mkdtempSync(join(tmpdir(), `lockkeys-drill-${name}-`));
     const stack = await startStack({ rootDir: ROOT_DIR, dataDir, ports, env: fullEnv, print: () => undefined });
-    return new DrillStack(stack, fullEnv, dataDir);
+    return new DrillStack(stack, dataDir);
   }
 
   /** Stops the extra workers, then the stack (gateway first, Temporal last), and removes its data. */
@@ -115,11 +114,7 @@ export class DrillStack {
         command: process.execPath,
         args: [join(ROOT_DIR, 'apps/worker/dist/main.js')],
         env: {
-          ...process.env,
-          NODE_ENV: process.env.NODE_ENV ?? 'development',
-          TEMPORAL_ADDRESS: this.stack.temporalAddress,
-          LOCK_BACKEND_URL: this.stack.simulatorUrl,
-          ...this.env,
+          ...this.stack.appEnv,
           WORKER_HEALTH_PORT: String(health),
           WORKER_METRICS_PORT: String(metrics),
         },
