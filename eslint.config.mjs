@@ -19,6 +19,21 @@ export default tseslint.config(
     },
   },
   {
+    // Each app reads its environment once, in its config.ts (STYLE "Written once"); tests and test support may set up their own.
+    files: ['**/*.ts'],
+    ignores: ['**/config.ts', '**/*.test.ts', '**/testing/**', 'tests/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: "Read the environment in the app's config.ts (with @lockkeys/config) and pass the values on.",
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed: it must stay deterministic (no Node builtins, no own clock or randomness).
     files: ['packages/workflows/src/**/*.ts'],
     ignores: ['packages/workflows/src/**/*.test.ts', 'packages/workflows/src/testing/**'],
