@@ -1,11 +1,6 @@
 /** The lockkeys HTTP gateway: authenticates callers, validates requests and starts `bulkAddKeys` runs. */
 export { createApp, type AppDependencies } from './app';
-export {
-  ConfigError,
-  type GatewayConfig,
-  loadConfig,
-  type LogLevel,
-} from './config';
+export { ConfigError, type GatewayConfig, loadConfig, type LogLevel } from './config';
 export {
   type ApiKeyRecord,
   type Authenticator,
