@@ -3,3 +3,4 @@ export * from './workflow';
 export * from './http';
 export * from './dev-credentials';
 export * from './temporal-connection';
+export * from './lock-backend';
