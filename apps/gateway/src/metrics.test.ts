@@ -1,32 +1,29 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sign } from 'jsonwebtoken';
-import { sha256Hex } from './auth';
 import { type GatewayConfig, loadConfig } from './config';
 import { AUTH_FAILURE_REASONS } from './errors';
-import { type Outgoing, send, startGateway, type TestGateway } from './testing/gateway-harness';
-import { parsePrometheusText, type Sample, sampleValue } from './testing/prometheus';
+import { type Outgoing, parsePrometheusText, type PromSample, sampleValue, send } from '@lockkeys/testing';
+import { type TestApiKeysFile, writeApiKeysFile } from './testing/api-keys-file';
+import { startGateway, type TestGateway } from './testing/gateway-harness';
 
 const SECRET = 'metrics-test-secret-0123456789-abcdefg';
 const ACME_KEY = 'lk_metrics_acme_000000000000000000001';
 const keys = [{ keyUuid: 'uuid-1', keyIndexNumber: 1, userId: 'user-1' }];
 
-let tempDir: string;
+let keysFile: TestApiKeysFile;
 let config: GatewayConfig;
 
 beforeAll(() => {
-  tempDir = mkdtempSync(join(tmpdir(), 'gateway-metrics-'));
-  const apiKeysFile = join(tempDir, 'api-keys.json');
-  writeFileSync(
-    apiKeysFile,
-    JSON.stringify({ keys: [{ id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123] }] }),
-  );
-  config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, API_KEYS_FILE: apiKeysFile, RATE_LIMIT_PER_MINUTE: '5' });
+  keysFile = writeApiKeysFile([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }]);
+  config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: SECRET,
+    API_KEYS_FILE: keysFile.path,
+    RATE_LIMIT_PER_MINUTE: '5',
+  });
 });
 
-afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
+afterAll(() => keysFile.remove());
 
 const token = (claims: object = {}) =>
   sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 300, ...claims }, SECRET);
@@ -39,7 +36,7 @@ const start = (headers: Record<string, string> = {}): Outgoing => ({
 });
 const get = (path: string, headers: Record<string, string> = {}): Outgoing => ({ method: 'GET', path, headers });
 
-async function scrape(gateway: TestGateway): Promise<Sample[]> {
+async function scrape(gateway: TestGateway): Promise<PromSample[]> {
   const answer = await send(gateway.port, get('/metrics'));
   expect(answer.status).toBe(200);
   expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');

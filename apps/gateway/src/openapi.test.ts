@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { bulkAddKeysBodySchema, errorBodySchema, runStatusBodySchema, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
 import { sign } from 'jsonwebtoken';
 import pino from 'pino';
 import { createApp } from './app';
-import { sha256Hex } from './auth';
 import { type GatewayConfig, loadConfig } from './config';
 import { servedRoutes, toOpenApiPath } from './routes';
 import { FakeRunService } from './testing/fake-run-service';
-import { type Answer, type Outgoing, send, startGateway, type TestGateway } from './testing/gateway-harness';
+import { type Outgoing, type RawAnswer, send } from '@lockkeys/testing';
+import { type TestApiKeysFile, writeApiKeysFile } from './testing/api-keys-file';
+import { startGateway, type TestGateway } from './testing/gateway-harness';
 import {
   answerProblems,
   findOperation,
@@ -22,24 +20,19 @@ const SECRET = 'openapi-test-secret-0123456789-abcdef';
 const ACME_KEY = 'lk_openapi_acme_000000000000000000001';
 const key = (i: number) => ({ keyUuid: `uuid-${i}`, keyIndexNumber: i, userId: `user-${i}` });
 
-let tempDir: string;
+let keysFile: TestApiKeysFile;
 let config: GatewayConfig;
 let gateway: TestGateway;
 let spec: OpenApiSpec;
 let compile: ReturnType<typeof schemaCompiler>;
 
 beforeAll(async () => {
-  tempDir = mkdtempSync(join(tmpdir(), 'gateway-openapi-'));
-  const apiKeysFile = join(tempDir, 'api-keys.json');
-  writeFileSync(
-    apiKeysFile,
-    JSON.stringify({ keys: [{ id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123] }] }),
-  );
+  keysFile = writeApiKeysFile([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }]);
   // Small limits, so the document visibly carries the configured ones.
   config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: SECRET,
-    API_KEYS_FILE: apiKeysFile,
+    API_KEYS_FILE: keysFile.path,
     MAX_KEYS_PER_REQUEST: '3',
     MAX_KEY_INDEX: '100',
     MAX_BODY_BYTES: '2048',
@@ -47,13 +40,13 @@ beforeAll(async () => {
   gateway = await startGateway(config);
   const answer = await send(gateway.port, { method: 'GET', path: '/openapi.json', headers: {} });
   expect(answer.status).toBe(200);
-  spec = answer.json as OpenApiSpec;
+  spec = answer.body as OpenApiSpec;
   compile = schemaCompiler(spec);
 });
 
 afterAll(async () => {
   await gateway.close();
-  rmSync(tempDir, { recursive: true, force: true });
+  keysFile.remove();
 });
 
 /** `METHOD /template` of every documented operation. */
@@ -349,7 +342,7 @@ describe('every answer the gateway gives is documented, body and headers', () =>
       own.runs.seedRun('lock-123-seeded', { lockId: 123, orgId: 'acme' });
       for (const step of steps()) {
         step.setup?.(own);
-        const answer: Answer = await send(own.port, step.request);
+        const answer: RawAnswer = await send(own.port, step.request);
         Object.assign(own.runs, { unavailable: false, failure: undefined });
         const operation = findOperation(spec, step.request.method, step.request.path);
         const problems =
@@ -383,7 +376,7 @@ describe('every answer the gateway gives is documented, body and headers', () =>
 });
 
 describe('GET /docs', () => {
-  test('renders Swagger UI on /openapi.json from this gateway only: every asset is local and served', async () => {
+  test('renders Swagger UI on /openapi.body from this gateway only: every asset is local and served', async () => {
     const page = await send(gateway.port, { method: 'GET', path: '/docs', headers: {} });
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -414,7 +407,7 @@ describe('GET /docs', () => {
   });
 
   test('its CSP allows this origin only and no eval; the API keeps helmet’s default policy', async () => {
-    const policy = (answer: Answer) =>
+    const policy = (answer: RawAnswer) =>
       Object.fromEntries(
         String(answer.headers['content-security-policy'])
           .split(';')

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers200, startService, type RunningService, type ServiceSpec } from './service';
-import { ensureTemporalCli } from './temporal-cli';
+import { ensureTemporalCli, temporalServing } from './temporal-cli';
 
 /** Ports of the local stack (SPEC "Ports and processes"). */
 export interface StackPorts {
@@ -99,11 +98,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...(options.temporalArgs ?? []),
       ],
       env: process.env,
-      ready: async () =>
-        spawnSync(temporalCli, ['operator', 'cluster', 'health', '--address', temporalAddress], {
-          encoding: 'utf8',
-          timeout: 5_000,
-        }).stdout?.includes('SERVING') ?? false,
+      ready: async () => temporalServing(temporalCli, temporalAddress),
       readyTimeoutMs: 120_000,
     },
     'lock-simulator': {

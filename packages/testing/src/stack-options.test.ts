@@ -25,6 +25,8 @@ jest.mock('@lockkeys/dev-stack', () => ({
 
 beforeEach(() => {
   mockCalls.length = 0;
+});
+afterEach(() => {
   mockFailure = undefined;
 });
 
@@ -39,7 +41,7 @@ test('passes env (quiet by default), temporalArgs and engine on to startStack, i
     expect.objectContaining({
       rootDir: ROOT_DIR,
       dataDir: stack.dataDir,
-      env: { LOG_LEVEL: 'info', KEY_COMMAND_GAP_MS: '0' },
+      env: { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000', KEY_COMMAND_GAP_MS: '0' },
       temporalArgs: ['--dynamic-config-value', 'x=1'],
       engine: 'postgres',
       ports: stack.ports,
@@ -52,11 +54,31 @@ test('passes env (quiet by default), temporalArgs and engine on to startStack, i
   expect(existsSync(stack.dataDir)).toBe(false);
 });
 
-test('no engine given: none passed, LOG_LEVEL=warn; a stack that fails to start leaves no scratch dir', async () => {
+test('no engine given: none passed, quiet and without a reachable rate limit; a stack that fails to start leaves no scratch dir', async () => {
   mockFailure = new Error('temporal was not ready');
   await expect(TestStack.start({ name: 'failing' })).rejects.toBe(mockFailure);
   expect(mockCalls[0]).not.toHaveProperty('engine');
   expect(mockCalls[0]).not.toHaveProperty('temporalArgs');
-  expect(mockCalls[0]!.env).toEqual({ LOG_LEVEL: 'warn' });
+  expect(mockCalls[0]!.env).toEqual({ LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000' });
   expect(existsSync(mockCalls[0]!.dataDir)).toBe(false);
+});
+
+describe('forSuite', () => {
+  const suite = TestStack.forSuite({ name: 'suite', env: { KEY_COMMAND_GAP_MS: '0' } });
+  // Read while the file is collected, before beforeAll ran.
+  const early = (() => {
+    try {
+      return suite.gateway;
+    } catch (error) {
+      return error;
+    }
+  })();
+
+  test('started by the suite before its tests; used before that, it says so', () => {
+    expect(early).toEqual(new Error('the TestStack is not started (yet, or it failed to start)'));
+    expect(suite.env).toEqual({ LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000', KEY_COMMAND_GAP_MS: '0' });
+    expect(suite.gateway.baseUrl).toBe('http://127.0.0.1:4');
+    expect(suite.dataDir).toMatch(/lockkeys-suite-/);
+    expect(existsSync(suite.dataDir)).toBe(true);
+  });
 });

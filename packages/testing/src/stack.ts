@@ -25,7 +25,7 @@ export type StackEngine = 'dev' | 'postgres';
 export interface TestStackOptions {
   /** Names the scratch dir (`lockkeys-<name>-XXXXXX`). */
   name: string;
-  /** Extra environment of every app (e.g. `KEY_COMMAND_GAP_MS`), on top of `LOG_LEVEL=warn`. */
+  /** Extra environment of every app (e.g. `KEY_COMMAND_GAP_MS`), on top of {@link TEST_STACK_ENV}. */
   env?: NodeJS.ProcessEnv;
   /** Extra arguments of `temporal server start-dev` (e.g. dynamic config). */
   temporalArgs?: string[];
@@ -42,33 +42,55 @@ export interface TestStackOptions {
 const quiet = () => undefined;
 
 /**
+ * What every test stack's apps get unless the suite says otherwise: quiet logs, and a per-API-key rate limit no
+ * polling loop reaches (suites poll run status several times a second; the limit has its own gateway tests).
+ */
+export const TEST_STACK_ENV: Readonly<NodeJS.ProcessEnv> = { LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000' };
+
+/** What a started {@link TestStack} holds. */
+interface Running {
+  stack: Stack;
+  ports: StackPorts;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  gateway: GatewayClient;
+  simulator: SimulatorClient;
+}
+
+/**
  * A whole stack (Temporal, lock simulator, worker, gateway) of one suite, on free 127.0.0.1 ports in a scratch dir,
  * with a gateway client (dev credentials) and a simulator client bound to it. {@link TestStack.stop} stops every
  * process it started, each by its pid, and deletes the scratch dir.
  */
 export class TestStack {
-  readonly gateway: GatewayClient;
-  readonly simulator: SimulatorClient;
+  private running: Running | undefined;
   private readonly extraWorkers: RunningService[] = [];
   private connection: Promise<Connection> | undefined;
   private stopping: Promise<void> | undefined;
 
-  private constructor(
-    readonly stack: Stack,
-    readonly ports: StackPorts,
-    readonly dataDir: string,
-    /** The apps' extra environment, as started (extra workers get it too). */
-    readonly env: NodeJS.ProcessEnv,
-    clientName: string,
-  ) {
-    this.gateway = new GatewayClient(stack.gatewayUrl, { sub: clientName });
-    this.simulator = new SimulatorClient(stack.simulatorUrl);
-  }
+  private constructor() {}
 
   /** Starts the stack; on failure everything started so far is stopped and the scratch dir deleted. */
   static async start(options: TestStackOptions): Promise<TestStack> {
+    const stack = new TestStack();
+    await stack.boot(options);
+    return stack;
+  }
+
+  /**
+   * In a Jest file: the stack of the suite, started in `beforeAll` and stopped in `afterAll`. Use it in tests and
+   * hooks (before `beforeAll` ran, it throws).
+   */
+  static forSuite(options: TestStackOptions): TestStack {
+    const stack = new TestStack();
+    beforeAll(() => stack.boot(options));
+    afterAll(() => stack.stop());
+    return stack;
+  }
+
+  private async boot(options: TestStackOptions): Promise<void> {
     const ports = await freeStackPorts();
-    const env = { LOG_LEVEL: 'warn', ...options.env };
+    const env = { ...TEST_STACK_ENV, ...options.env };
     const dataDir = scratchDir(options.name, options.dataRoot);
     // `engine` is passed on as given; a dev-stack without it ignores the field.
     const stackOptions: StackOptions & { engine?: StackEngine } = {
@@ -82,13 +104,42 @@ export class TestStack {
     };
     try {
       const stack = await startStack(stackOptions);
-      return new TestStack(stack, ports, dataDir, env, options.clientName ?? options.name);
+      const gateway = new GatewayClient(stack.gatewayUrl, { sub: options.clientName ?? options.name });
+      this.running = { stack, ports, dataDir, env, gateway, simulator: new SimulatorClient(stack.simulatorUrl) };
     } catch (error) {
       rmSync(dataDir, { recursive: true, force: true });
       throw error;
     }
   }
 
+  private get started(): Running {
+    if (this.running === undefined) throw new Error('the TestStack is not started (yet, or it failed to start)');
+    return this.running;
+  }
+
+  /** dev-stack's handle of the running stack. */
+  get stack(): Stack {
+    return this.started.stack;
+  }
+  get ports(): StackPorts {
+    return this.started.ports;
+  }
+  /** The scratch dir: Temporal's and the simulator's SQLite files. */
+  get dataDir(): string {
+    return this.started.dataDir;
+  }
+  /** The apps' extra environment, as started (extra workers get it too). */
+  get env(): NodeJS.ProcessEnv {
+    return this.started.env;
+  }
+  /** The gateway, with the dev credentials. */
+  get gateway(): GatewayClient {
+    return this.started.gateway;
+  }
+  /** The lock simulator: journal, slots, faults. */
+  get simulator(): SimulatorClient {
+    return this.started.simulator;
+  }
   get services(): Stack['services'] {
     return this.stack.services;
   }
@@ -169,8 +220,9 @@ export class TestStack {
       const connection = await this.connection?.catch(() => undefined);
       await connection?.close();
       for (const worker of this.extraWorkers) await worker.stop();
-      await this.stack.stop();
-      rmSync(this.dataDir, { recursive: true, force: true });
+      if (this.running === undefined) return;
+      await this.running.stack.stop();
+      rmSync(this.running.dataDir, { recursive: true, force: true });
     })();
     return this.stopping;
   }
