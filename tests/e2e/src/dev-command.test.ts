@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { portIsFree, type StackPorts } from '@lockkeys/dev-stack';
@@ -81,6 +81,17 @@ test('npm run dev prints a curl that adds 3 keys to lock 123, at least 1 s apart
   first = startDev(ports, dataDir);
   const banner = await first.banner;
   expect(banner.join('\n')).toContain(`http://127.0.0.1:${ports.temporalUi}/namespaces/default/workflows`);
+  // Where the Temporal CLI is, and a line that puts it on PATH in another shell.
+  const exportLine = banner.find((line) => line.startsWith('export PATH='));
+  const cliDir = /^export PATH="(.+)":"\$PATH"$/.exec(exportLine ?? '')?.[1];
+  expect(cliDir).toBeDefined();
+  expect(() => accessSync(join(cliDir!, 'temporal'), constants.X_OK)).not.toThrow();
+  const onPath = spawnSync('sh', ['-c', `${exportLine} && temporal --version`], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: '/usr/bin:/bin' },
+  });
+  expect(onPath.stdout).toMatch(/^temporal version/);
+
   const curl = spawnSync('bash', ['-c', printedCurl(banner)], { encoding: 'utf8' });
   expect(curl.status).toBe(0);
   expect(curl.stdout).toMatch(/^HTTP\/1\.1 202/);
