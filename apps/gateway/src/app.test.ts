@@ -1,10 +1,9 @@
 import { sign } from 'jsonwebtoken';
 import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
-import { type GatewayConfig, loadConfig } from './config';
+import { loadConfig } from './config';
 import { TemporalUnavailableError } from './runs';
 import { type RawAnswer, send } from '@lockkeys/testing';
-import { type TestApiKeysFile, writeApiKeysFile } from './testing/api-keys-file';
-import { startGateway, type TestGateway } from './testing/gateway-harness';
+import { configForSuite, gatewayPerTest, startGateway, type TestGateway } from './testing/gateway-harness';
 
 const SECRET = 'gateway-test-secret-0123456789-abcdef';
 const ACME_KEY = 'lk_test_acme_0000000000000000000001';
@@ -49,27 +48,18 @@ function call(gateway: TestGateway, { method = 'POST', path = '/locks/123/BulkAd
   });
 }
 
-let keysFile: TestApiKeysFile;
-let config: GatewayConfig;
-
-beforeAll(() => {
-  keysFile = writeApiKeysFile([
+const config = configForSuite(
+  [
     { id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123, 124] },
     { id: 'globex-1', key: GLOBEX_KEY, orgId: 'globex', locks: '*' },
-  ]);
-  config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, API_KEYS_FILE: keysFile.path });
-});
-
-afterAll(() => keysFile.remove());
+  ],
+  { JWT_SECRET: SECRET },
+);
 
 const json = (answer: RawAnswer) => answer.body as Record<string, unknown>;
 
 describe('POST /locks/:lockId/BulkAddKeys', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test('202 with Location, the instanceId, and the exact run input', async () => {
     const answer = await call(gateway, {});
@@ -162,11 +152,7 @@ describe('POST /locks/:lockId/BulkAddKeys', () => {
 });
 
 describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test("GET answers the status body of the caller's own run, asking with the caller's org", async () => {
     gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme', keys: [validKeys[0]!] });
@@ -233,11 +219,7 @@ describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () =>
 });
 
 describe('per-API-key rate limit', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway({ ...config, limits: { ...config.limits, rateLimitPerMinute: 3 } });
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(() => ({ ...config(), limits: { ...config().limits, rateLimitPerMinute: 3 } }));
 
   test('the 4th request of a key in a minute is 429 with Retry-After; other keys keep their budget', async () => {
     gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme' });
@@ -296,11 +278,7 @@ describe('development credentials', () => {
 });
 
 describe('operations', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test('/healthz answers without credentials', async () => {
     const answer = await call(gateway, { method: 'GET', path: '/healthz', headers: { authorization: undefined } });

@@ -1,29 +1,17 @@
 import { request as httpRequest } from 'node:http';
 import { sign } from 'jsonwebtoken';
-import { type GatewayConfig, loadConfig } from './config';
 import { AUTH_FAILURE_REASONS } from './errors';
 import { type Outgoing, parsePrometheusText, type PromSample, sampleValue, send } from '@lockkeys/testing';
-import { type TestApiKeysFile, writeApiKeysFile } from './testing/api-keys-file';
-import { startGateway, type TestGateway } from './testing/gateway-harness';
+import { configForSuite, gatewayPerTest, startGateway, type TestGateway } from './testing/gateway-harness';
 
 const SECRET = 'metrics-test-secret-0123456789-abcdefg';
 const ACME_KEY = 'lk_metrics_acme_000000000000000000001';
 const keys = [{ keyUuid: 'uuid-1', keyIndexNumber: 1, userId: 'user-1' }];
 
-let keysFile: TestApiKeysFile;
-let config: GatewayConfig;
-
-beforeAll(() => {
-  keysFile = writeApiKeysFile([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }]);
-  config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: SECRET,
-    API_KEYS_FILE: keysFile.path,
-    RATE_LIMIT_PER_MINUTE: '5',
-  });
+const config = configForSuite([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }], {
+  JWT_SECRET: SECRET,
+  RATE_LIMIT_PER_MINUTE: '5',
 });
-
-afterAll(() => keysFile.remove());
 
 const token = (claims: object = {}) =>
   sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 300, ...claims }, SECRET);
@@ -44,11 +32,7 @@ async function scrape(gateway: TestGateway): Promise<PromSample[]> {
 }
 
 describe('GET /metrics', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test('counts requests by route pattern, method and status; workflows, auth failures by reason, rate limiting', async () => {
     const RUN = '/locks/123/BulkAddKeys/lock-123-fake-1';
@@ -140,7 +124,7 @@ describe('GET /metrics', () => {
   });
 
   test('each app has its own registry: two gateways in one process do not share counts', async () => {
-    const other = await startGateway(config);
+    const other = await startGateway(config());
     try {
       expect((await send(gateway.port, start())).status).toBe(202);
       expect(sampleValue(await scrape(gateway), 'lockkeys_workflows_started_total', { replayed: 'false' })).toBe(1);

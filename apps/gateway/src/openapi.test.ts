@@ -2,12 +2,10 @@ import { bulkAddKeysBodySchema, errorBodySchema, runStatusBodySchema, UNAUTHORIZ
 import { sign } from 'jsonwebtoken';
 import pino from 'pino';
 import { createApp } from './app';
-import { type GatewayConfig, loadConfig } from './config';
 import { servedRoutes, toOpenApiPath } from './routes';
 import { FakeRunService } from './testing/fake-run-service';
 import { type Outgoing, type RawAnswer, send } from '@lockkeys/testing';
-import { type TestApiKeysFile, writeApiKeysFile } from './testing/api-keys-file';
-import { startGateway, type TestGateway } from './testing/gateway-harness';
+import { configForSuite, startGateway, type TestGateway } from './testing/gateway-harness';
 import {
   answerProblems,
   findOperation,
@@ -20,24 +18,19 @@ const SECRET = 'openapi-test-secret-0123456789-abcdef';
 const ACME_KEY = 'lk_openapi_acme_000000000000000000001';
 const key = (i: number) => ({ keyUuid: `uuid-${i}`, keyIndexNumber: i, userId: `user-${i}` });
 
-let keysFile: TestApiKeysFile;
-let config: GatewayConfig;
+// Small limits, so the document visibly carries the configured ones.
+const config = configForSuite([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }], {
+  JWT_SECRET: SECRET,
+  MAX_KEYS_PER_REQUEST: '3',
+  MAX_KEY_INDEX: '100',
+  MAX_BODY_BYTES: '2048',
+});
 let gateway: TestGateway;
 let spec: OpenApiSpec;
 let compile: ReturnType<typeof schemaCompiler>;
 
 beforeAll(async () => {
-  keysFile = writeApiKeysFile([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }]);
-  // Small limits, so the document visibly carries the configured ones.
-  config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: SECRET,
-    API_KEYS_FILE: keysFile.path,
-    MAX_KEYS_PER_REQUEST: '3',
-    MAX_KEY_INDEX: '100',
-    MAX_BODY_BYTES: '2048',
-  });
-  gateway = await startGateway(config);
+  gateway = await startGateway(config());
   const answer = await send(gateway.port, { method: 'GET', path: '/openapi.json', headers: {} });
   expect(answer.status).toBe(200);
   spec = answer.body as OpenApiSpec;
@@ -46,7 +39,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway.close();
-  keysFile.remove();
 });
 
 /** `METHOD /template` of every documented operation. */
@@ -73,7 +65,7 @@ describe('GET /openapi.json', () => {
   });
 
   test('documents exactly the routes the app serves, and notices a route added without docs', () => {
-    const app = createApp({ config, runs: new FakeRunService(), logger: pino({ level: 'silent' }) });
+    const app = createApp({ config: config(), runs: new FakeRunService(), logger: pino({ level: 'silent' }) });
     expect(servedOperations(app).length).toBeGreaterThanOrEqual(9);
     expect(documentedOperations(spec)).toEqual(servedOperations(app));
 
@@ -148,7 +140,7 @@ describe('GET /openapi.json', () => {
 });
 
 describe('the request body schema in the document', () => {
-  const zodBody = () => bulkAddKeysBodySchema(config.limits);
+  const zodBody = () => bulkAddKeysBodySchema(config().limits);
   const documented = () => {
     const schema = spec.paths['/locks/{lockId}/BulkAddKeys']?.post?.requestBody?.content['application/json']?.schema;
     if (schema === undefined) throw new Error('no request body schema');
@@ -337,7 +329,7 @@ describe('every answer the gateway gives is documented, body and headers', () =>
   ];
 
   test('on every route, success and failure alike', async () => {
-    const own = await startGateway(config);
+    const own = await startGateway(config());
     try {
       own.runs.seedRun('lock-123-seeded', { lockId: 123, orgId: 'acme' });
       for (const step of steps()) {
@@ -359,7 +351,7 @@ describe('every answer the gateway gives is documented, body and headers', () =>
   });
 
   test('429 too', async () => {
-    const limited = await startGateway({ ...config, limits: { ...config.limits, rateLimitPerMinute: 1 } });
+    const limited = await startGateway({ ...config(), limits: { ...config().limits, rateLimitPerMinute: 1 } });
     try {
       limited.runs.seedRun('lock-123-seeded', { lockId: 123, orgId: 'acme' });
       expect((await send(limited.port, get(RUN))).status).toBe(200);

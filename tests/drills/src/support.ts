@@ -1,5 +1,5 @@
 import type { KeySpec, RunStatusBody } from '@lockkeys/contracts';
-import { eventually, keyIndexes, keysFor as keysOnSlots, TestStack } from '@lockkeys/testing';
+import { eventually, keyIndexes, keysFor as keysOnSlots, sleep, TestStack } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
 
 /** KEY_COMMAND_GAP_MS as the drills run it: the production default. */
@@ -77,6 +77,25 @@ export async function freshAddKey(client: Client, runs: readonly Run[]): Promise
     60_000,
     'an addKey attempt to start',
   );
+}
+
+/**
+ * The moment a kill is drilled at: with the lock slowed to 3 s a command, {@link startBatch} on `lockA` and `lockB`,
+ * then the return half a second after a fresh `addKey` attempt's command surely reached the lock (its answer is
+ * seconds away): whatever dies now dies with a command at the lock.
+ */
+export async function batchWithCommandAtLock(
+  drill: TestStack,
+  name: string,
+  lockA: number,
+  lockB: number,
+): Promise<{ runs: Run[]; attempt: RunningAddKey }> {
+  await drill.simulator.setFaults({ latencyMs: 3_000, slowRate: 1 });
+  const runs = await startBatch(drill, name, lockA, lockB);
+  await drill.simulator.waitForCommands([lockA, lockB], 2);
+  const attempt = await freshAddKey(await drill.temporalClient(), runs);
+  await sleep(attempt.startedAt + GAP_MS + 500 - Date.now());
+  return { runs, attempt };
 }
 
 /**

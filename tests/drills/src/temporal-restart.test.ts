@@ -1,26 +1,13 @@
 import { eventually, sleep } from '@lockkeys/testing';
-import {
-  closedRuns,
-  drillStack,
-  expectEveryKeyAddedOnce,
-  freshAddKey,
-  GAP_MS,
-  keysFor,
-  report,
-  startBatch,
-} from './support';
+import { batchWithCommandAtLock, closedRuns, drillStack, expectEveryKeyAddedOnce, keysFor, report } from './support';
 
 /** Drill 2: the Temporal dev server dies (SIGKILL) mid-batch and comes back on the same SQLite file. */
 const drill = drillStack('temporal-restart');
 
 test('Temporal killed mid-batch and restarted: worker and gateway reconnect on their own, every run completes', async () => {
   const startedAt = Date.now();
-  // A slow hub (3 s per command): Temporal dies while a command is at the lock, so its completion cannot be reported.
-  await drill.simulator.setFaults({ latencyMs: 3_000, slowRate: 1 });
-  const runs = await startBatch(drill, 'temporal', 21, 22);
-  await drill.simulator.waitForCommands([21, 22], 2);
-  const attempt = await freshAddKey(await drill.temporalClient(), runs);
-  await sleep(attempt.startedAt + GAP_MS + 500 - Date.now());
+  // Temporal dies while a command is at the lock, so its completion cannot be reported.
+  const { runs } = await batchWithCommandAtLock(drill, 'temporal', 21, 22);
 
   const { worker, gateway } = drill.services;
   const exits: string[] = [];

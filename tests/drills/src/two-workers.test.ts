@@ -1,5 +1,4 @@
-import { sleep } from '@lockkeys/testing';
-import { closedRuns, drillStack, expectEveryKeyAddedOnce, freshAddKey, GAP_MS, report, startBatch } from './support';
+import { batchWithCommandAtLock, closedRuns, drillStack, expectEveryKeyAddedOnce, report } from './support';
 
 /** Drill 6: two workers on the task queue; the one with a command at the lock is killed (SIGKILL). */
 const drill = drillStack('two-workers');
@@ -7,15 +6,10 @@ const drill = drillStack('two-workers');
 test('with two workers, killing the one with a command at the lock loses no key and doubles none', async () => {
   const startedAt = Date.now();
   const workers = [drill.services.worker!, await drill.startExtraWorker()];
-  // Slow commands (3 s) so that the victim holds one at the lock when it dies.
-  await drill.simulator.setFaults({ latencyMs: 3_000, slowRate: 1 });
-  const runs = await startBatch(drill, 'two', 61, 62);
-  await drill.simulator.waitForCommands([61, 62], 2);
-
-  const attempt = await freshAddKey(await drill.temporalClient(), runs);
+  // The victim: the worker running the attempt whose command is at the lock.
+  const { runs, attempt } = await batchWithCommandAtLock(drill, 'two', 61, 62);
   const victim = workers.find((w) => attempt.workerIdentity.startsWith(`${w.pid}@`))!;
   const survivor = workers.find((w) => w !== victim)!;
-  await sleep(attempt.startedAt + GAP_MS + 500 - Date.now());
   await victim.stop('SIGKILL');
   await expect(victim.exited).resolves.toBeNull();
   await drill.simulator.setFaults({ latencyMs: 0 });

@@ -1,18 +1,12 @@
-import { expectStatus, sleep } from '@lockkeys/testing';
-import { closedRuns, drillStack, expectEveryKeyAddedOnce, freshAddKey, GAP_MS, report, startBatch } from './support';
+import { expectStatus } from '@lockkeys/testing';
+import { batchWithCommandAtLock, closedRuns, drillStack, expectEveryKeyAddedOnce, report } from './support';
 
 /** Drill 1: `kill -9` of the only worker while a command is at the lock; a new worker finishes the batch. */
 const drill = drillStack('worker-kill');
 
 test('a worker killed mid-batch loses no key and doubles none; the retry of its in-flight command keeps the gap', async () => {
   const startedAt = Date.now();
-  // A slow hub (3 s per command) so that the kill lands while a command is at the lock, with margin.
-  await drill.simulator.setFaults({ latencyMs: 3_000, slowRate: 1 });
-  const runs = await startBatch(drill, 'kill', 11, 12);
-  await drill.simulator.waitForCommands([11, 12], 2);
-
-  const attempt = await freshAddKey(await drill.temporalClient(), runs);
-  await sleep(attempt.startedAt + GAP_MS + 500 - Date.now());
+  const { runs, attempt } = await batchWithCommandAtLock(drill, 'kill', 11, 12);
   const atKill = await drill.gateway.run(attempt.run.lockId, attempt.run.instanceId);
   const inFlightKey = atKill.keys.find((key) => key.status === 'adding')!.keyUuid;
   const worker = drill.services.worker!;
