@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT_DIR } from './bench-stack';
+import { ROOT_DIR } from '@lockkeys/testing';
 import type { BenchOutcome } from './types';
 
 /** The gateway's own auth benchmark (written and owned by the gateway; compiled by its build). */

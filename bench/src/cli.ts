@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [overhead|fanout|starts|auth ...] [--locks 100,200,500] [--rounds 3] [--keys 20]
+ * `npm run bench -- [overhead|fanout|starts|auth ...] [--locks 100,200,500] [--rounds 3] [--keys 20]
  * [--duration 10] [--rate 200] [--concurrency 20] [--timeout 180] [--data-dir DIR] [--sqlite-pragma P=V]`: runs the benchmarks against real
  * stacks on 127.0.0.1, prints a table per benchmark and writes `bench/results/<name>-<timestamp>.json`.
  */
@@ -16,9 +16,9 @@ import type { BenchOutcome } from './types';
 const BENCHMARKS = ['overhead', 'fanout', 'starts', 'auth'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 
-const USAGE = `usage: pnpm bench [${BENCHMARKS.join('|')} ...] [--locks 100,200,500] [--rounds 3] [--keys 20]
-                  [--duration 10] [--rate 200] [--concurrency 20] [--timeout 180]
-                  [--data-dir /dev/shm] [--sqlite-pragma synchronous=off ...]`;
+const USAGE = `usage: npm run bench -- [${BENCHMARKS.join('|')} ...] [--locks 100,200,500] [--rounds 3] [--keys 20]
+                        [--duration 10] [--rate 200] [--concurrency 20] [--timeout 180]
+                        [--data-dir /dev/shm] [--sqlite-pragma synchronous=off ...]`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -1,4 +1,4 @@
-import type { JournalEntry } from './bench-stack';
+import type { JournalEntry } from '@lockkeys/contracts';
 import { gapBreakdown, scheduleToStart, type History } from './history';
 
 // A two-key run as the server records it: [event type, time in ms, fields]; ids are 1-based positions.

@@ -1,5 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import type { JournalEntry } from './bench-stack';
+import type { JournalEntry } from '@lockkeys/contracts';
 
 /** A workflow's event history as the client fetches it. */
 export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;

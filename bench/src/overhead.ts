@@ -1,17 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
-import {
-  addedToAddedGaps,
-  bulkAddKeys,
-  describeTuning,
-  gatewayHeaders,
-  journal,
-  journalGaps,
-  keysFor,
-  log,
-  withStack,
-  withTimeout,
-  type StackTuning,
-} from './bench-stack';
+import { addedToAddedGaps, journalGaps, keyIndexes, keysFor, withTimeout } from '@lockkeys/testing';
+import { describeTuning, log, withStack, type StackTuning } from './bench-stack';
 import { gapBreakdown } from './history';
 import type { Row } from './report';
 import { summarize } from './stats';
@@ -36,9 +24,7 @@ export async function overheadBench(options: OverheadOptions): Promise<BenchOutc
     KEY_COMMAND_GAP_MS: String(options.gapMs),
     LOCK_SIM_MIN_GAP_MS: String(options.gapMs),
   };
-  return withStack('overhead', env, options.stack, async ({ stack }) => {
-    const headers = gatewayHeaders();
-    const connection = await Connection.connect(stack.temporal.connectionOptions);
+  return withStack('overhead', env, options.stack, async (stack) => {
     const overheads: number[] = [];
     const firstCommand: number[] = [];
     const runMs: number[] = [];
@@ -47,43 +33,37 @@ export async function overheadBench(options: OverheadOptions): Promise<BenchOutc
     const statuses: Record<string, number> = {};
     let undersizedGaps = 0;
     let roundsWithoutBreakdown = 0;
-    try {
-      const client = new Client({ connection, namespace: stack.temporal.namespace });
-      for (let round = 0; round < options.rounds; round++) {
-        const lockId = 1 + round;
-        const postedAt = Date.now();
-        const instanceId = await bulkAddKeys(
-          stack.gatewayUrl,
-          headers,
-          lockId,
-          keysFor(lockId, options.keys, 'overhead'),
-        );
-        const handle = client.workflow.getHandle(instanceId);
-        const budgetMs = options.keys * options.gapMs * 3 + 30_000;
-        await withTimeout(handle.result(), budgetMs, `run ${instanceId}`);
-        const commands = await journal(stack.simulatorUrl, lockId);
-        for (const c of commands) statuses[c.status] = (statuses[c.status] ?? 0) + 1;
-        const added = new Set(commands.filter((c) => c.status === 201 || c.status === 200).map((c) => c.keyUuid));
-        if (added.size !== options.keys) throw new Error(`lock ${lockId}: ${added.size} of ${options.keys} keys added`);
-        // Every command counts for the contract, a refused one (429) included: it reached the lock too soon.
-        undersizedGaps += journalGaps(commands).filter((g) => g < options.gapMs).length;
-        const gaps = addedToAddedGaps(commands);
-        overheads.push(...gaps.map((g) => g - options.gapMs));
-        firstCommand.push(commands[0]!.at - postedAt);
-        runMs.push(commands.at(-1)!.at - postedAt);
-        const breakdown = gapBreakdown(await handle.fetchHistory(), commands, options.gapMs);
-        if (breakdown) {
-          designs.add(breakdown.design);
-          for (const [part, values] of Object.entries(breakdown.parts)) (parts[part] ??= []).push(...values);
-        } else {
-          roundsWithoutBreakdown++;
-        }
-        log(
-          `overhead: round ${round + 1}/${options.rounds}, lock ${lockId}: median overhead ${summarize(gaps).median - options.gapMs} ms`,
-        );
+    const client = await stack.temporalClient();
+    for (let round = 0; round < options.rounds; round++) {
+      const lockId = 1 + round;
+      const postedAt = Date.now();
+      const { instanceId } = await stack.gateway.startRun(
+        lockId,
+        keysFor(lockId, keyIndexes(options.keys), 'overhead'),
+      );
+      const handle = client.workflow.getHandle(instanceId);
+      const budgetMs = options.keys * options.gapMs * 3 + 30_000;
+      await withTimeout(handle.result(), budgetMs, `run ${instanceId}`);
+      const commands = await stack.simulator.journal(lockId);
+      for (const c of commands) statuses[c.status] = (statuses[c.status] ?? 0) + 1;
+      const added = new Set(commands.filter((c) => c.status === 201 || c.status === 200).map((c) => c.keyUuid));
+      if (added.size !== options.keys) throw new Error(`lock ${lockId}: ${added.size} of ${options.keys} keys added`);
+      // Every command counts for the contract, a refused one (429) included: it reached the lock too soon.
+      undersizedGaps += journalGaps(commands).filter((g) => g < options.gapMs).length;
+      const gaps = addedToAddedGaps(commands);
+      overheads.push(...gaps.map((g) => g - options.gapMs));
+      firstCommand.push(commands[0]!.at - postedAt);
+      runMs.push(commands.at(-1)!.at - postedAt);
+      const breakdown = gapBreakdown(await handle.fetchHistory(), commands, options.gapMs);
+      if (breakdown) {
+        designs.add(breakdown.design);
+        for (const [part, values] of Object.entries(breakdown.parts)) (parts[part] ??= []).push(...values);
+      } else {
+        roundsWithoutBreakdown++;
       }
-    } finally {
-      await connection.close();
+      log(
+        `overhead: round ${round + 1}/${options.rounds}, lock ${lockId}: median overhead ${summarize(gaps).median - options.gapMs} ms`,
+      );
     }
 
     const perKey = summarize(overheads);

@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  BULK_ADD_KEYS_WORKFLOW,
-  DEFAULT_TASK_QUEUE,
-  LOCK_ID_SEARCH_ATTRIBUTE,
-  MEMO_ORG_ID,
-  type BulkAddKeysInput,
-} from '@lockkeys/contracts';
-import { Client, Connection } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import { BULK_ADD_KEYS_WORKFLOW, DEFAULT_TASK_QUEUE, MEMO_ORG_ID, type BulkAddKeysInput } from '@lockkeys/contracts';
+import { LOCK_ID_KEY, sleep, type GatewayClient } from '@lockkeys/testing';
+import type { Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
 import autocannon from 'autocannon';
-import { describeTuning, gatewayHeaders, log, sleep, withStack, type StackTuning } from './bench-stack';
+import { describeTuning, log, withStack, type StackTuning } from './bench-stack';
 import { ProcessSampler, type ProcessUsage } from './proc';
 import type { Row } from './report';
 import { summarize, type Summary } from './stats';
@@ -36,8 +31,6 @@ interface SideResult {
   statusCodes?: Record<string, number>;
   processes: Record<string, ProcessUsage>;
 }
-
-const lockIdKey = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
 
 /** Lock ids never repeat within a run, so the per-lock mutex is never what is measured. */
 let lastLockId = 0;
@@ -72,7 +65,7 @@ async function bareStarts(client: Client, durationMs: number, concurrency: numbe
           taskQueue: DEFAULT_TASK_QUEUE,
           workflowId: `lock-${lockId}-${randomUUID()}`,
           args: [input],
-          typedSearchAttributes: new TypedSearchAttributes([{ key: lockIdKey, value: lockId }]),
+          typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID_KEY, value: lockId }]),
           memo: { [MEMO_ORG_ID]: 'dev' },
           staticSummary: `Add 1 key to lock ${lockId} for org dev`,
         });
@@ -96,10 +89,10 @@ async function bareStarts(client: Client, durationMs: number, concurrency: numbe
 }
 
 /** (b) `POST /locks/{id}/BulkAddKeys` through the gateway with autocannon, a new lock id per request. */
-async function gatewayStarts(gatewayUrl: string, durationS: number, concurrency: number, rate?: number) {
-  const headers = gatewayHeaders();
+async function gatewayStarts(gateway: GatewayClient, durationS: number, concurrency: number, rate?: number) {
+  const headers = gateway.headers();
   const result = await autocannon({
-    url: gatewayUrl,
+    url: gateway.baseUrl,
     connections: concurrency,
     duration: durationS,
     ...(rate !== undefined && { overallRate: rate }),
@@ -138,104 +131,94 @@ async function gatewayStarts(gatewayUrl: string, durationS: number, concurrency:
  */
 export async function startsBench(options: StartsOptions): Promise<BenchOutcome> {
   const env = { LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' };
-  return withStack('starts', env, options.stack, async (bench) => {
-    const { stack } = bench;
+  return withStack('starts', env, options.stack, async (stack) => {
     await stack.services.worker?.stop();
-    const connection = await Connection.connect(stack.temporal.connectionOptions);
-    try {
-      const client = new Client({ connection, namespace: stack.temporal.namespace });
-      const pids: Record<string, number> = { ...bench.pids(), bench: process.pid };
-      delete pids.worker;
-      const measured = async <T extends Omit<SideResult, 'processes'>>(run: () => Promise<T>): Promise<SideResult> => {
-        const sampler = new ProcessSampler(pids);
-        const result = await run();
-        return { ...result, processes: sampler.stop() };
-      };
+    const client = await stack.temporalClient();
+    const pids: Record<string, number> = { ...stack.pids(), bench: process.pid };
+    delete pids.worker;
+    const measured = async <T extends Omit<SideResult, 'processes'>>(run: () => Promise<T>): Promise<SideResult> => {
+      const sampler = new ProcessSampler(pids);
+      const result = await run();
+      return { ...result, processes: sampler.stop() };
+    };
 
-      log(`starts: warm-up ${options.warmUpS} s each side`);
-      await bareStarts(client, options.warmUpS * 1000, options.concurrency);
-      await gatewayStarts(stack.gatewayUrl, options.warmUpS, options.concurrency);
+    log(`starts: warm-up ${options.warmUpS} s each side`);
+    await bareStarts(client, options.warmUpS * 1000, options.concurrency);
+    await gatewayStarts(stack.gateway, options.warmUpS, options.concurrency);
 
-      const phases: { label: string; rate?: number }[] = [
-        { label: `${options.rate} req/s`, rate: options.rate },
-        { label: 'max' },
-      ];
-      const results: { label: string; bare: SideResult; gateway: SideResult }[] = [];
-      for (const phase of phases) {
-        log(`starts: ${phase.label}, ${options.durationS} s bare loop, then ${options.durationS} s gateway`);
-        const bare = await measured(() =>
-          bareStarts(client, options.durationS * 1000, options.concurrency, phase.rate),
-        );
-        const gateway = await measured(() =>
-          gatewayStarts(stack.gatewayUrl, options.durationS, options.concurrency, phase.rate),
-        );
-        results.push({ label: phase.label, bare, gateway });
-      }
-
-      const rows: Row[] = [];
-      const cpuPerRequest = (side: SideResult, process: string) => {
-        const cpu = side.processes[process]?.cpuSeconds;
-        return cpu === null || cpu === undefined || side.requests === 0
-          ? '–'
-          : ((cpu * 1e6) / side.requests).toFixed(0);
-      };
-      for (const { label, bare, gateway } of results) {
-        for (const [side, r] of [
-          ['(a) client.workflow.start', bare],
-          ['(b) gateway POST', gateway],
-        ] as const) {
-          rows.push({ metric: `${label} ${side}: req/s`, unit: 'req/s', value: Math.round(r.reqPerSec) });
-          rows.push({
-            metric: `${label} ${side}: latency`,
-            unit: 'ms',
-            summary: {
-              n: r.requests,
-              min: r.latencyMs.min,
-              median: r.latencyMs.p50,
-              p99: r.latencyMs.p99,
-              max: r.latencyMs.max,
-              mean: Number.NaN,
-            },
-          });
-          rows.push({
-            metric: `${label} ${side}: CPU µs/req gateway / temporal / bench`,
-            unit: 'µs',
-            value: `${cpuPerRequest(r, 'gateway')} / ${cpuPerRequest(r, 'temporal')} / ${cpuPerRequest(r, 'bench')}`,
-          });
-          if (r.errors > 0) rows.push({ metric: `${label} ${side}: errors`, unit: 'count', value: r.errors });
-        }
-        rows.push({
-          metric: `${label} ratio b/a (req/s)`,
-          unit: '×',
-          value: Math.round((gateway.reqPerSec / bare.reqPerSec) * 100) / 100,
-        });
-      }
-      const [fixed, max] = results;
-      const notes = [
-        `target ratio b/a ≥ 0.8 at full speed: ${max && max.gateway.reqPerSec / max.bare.reqPerSec >= 0.8 ? 'met' : 'MISSED'} (${max ? (max.gateway.reqPerSec / max.bare.reqPerSec).toFixed(2) : '–'})`,
-        `target gateway p99 ≤ 50 ms at ${options.rate} req/s: ${fixed && fixed.gateway.latencyMs.p99 <= 50 ? 'met' : 'MISSED'} (${fixed?.gateway.latencyMs.p99 ?? '–'} ms)`,
-        ...results.flatMap(({ label, bare, gateway }) =>
-          [
-            bare.firstError && `${label} (a) errors: ${bare.firstError}`,
-            gateway.firstError && `${label} (b) errors: ${gateway.firstError}`,
-          ].filter((n): n is string => Boolean(n)),
-        ),
-        ...(fixed
-          ? [
-              `offered ${options.rate} req/s; achieved (a) ${fixed.bare.reqPerSec.toFixed(0)}, (b) ${fixed.gateway.reqPerSec.toFixed(0)} req/s`,
-            ]
-          : []),
-        'the bench process (autocannon or the bare loop) shares the cores with Temporal and the gateway',
-      ];
-      return {
-        name: 'starts',
-        title: `Gateway starts side by side: concurrency ${options.concurrency}, ${options.durationS} s per side, worker stopped`,
-        rows,
-        notes,
-        figures: { options: { ...options, stack: describeTuning(options.stack) }, phases: results },
-      };
-    } finally {
-      await connection.close();
+    const phases: { label: string; rate?: number }[] = [
+      { label: `${options.rate} req/s`, rate: options.rate },
+      { label: 'max' },
+    ];
+    const results: { label: string; bare: SideResult; gateway: SideResult }[] = [];
+    for (const phase of phases) {
+      log(`starts: ${phase.label}, ${options.durationS} s bare loop, then ${options.durationS} s gateway`);
+      const bare = await measured(() => bareStarts(client, options.durationS * 1000, options.concurrency, phase.rate));
+      const gateway = await measured(() =>
+        gatewayStarts(stack.gateway, options.durationS, options.concurrency, phase.rate),
+      );
+      results.push({ label: phase.label, bare, gateway });
     }
+
+    const rows: Row[] = [];
+    const cpuPerRequest = (side: SideResult, process: string) => {
+      const cpu = side.processes[process]?.cpuSeconds;
+      return cpu === null || cpu === undefined || side.requests === 0 ? '–' : ((cpu * 1e6) / side.requests).toFixed(0);
+    };
+    for (const { label, bare, gateway } of results) {
+      for (const [side, r] of [
+        ['(a) client.workflow.start', bare],
+        ['(b) gateway POST', gateway],
+      ] as const) {
+        rows.push({ metric: `${label} ${side}: req/s`, unit: 'req/s', value: Math.round(r.reqPerSec) });
+        rows.push({
+          metric: `${label} ${side}: latency`,
+          unit: 'ms',
+          summary: {
+            n: r.requests,
+            min: r.latencyMs.min,
+            median: r.latencyMs.p50,
+            p99: r.latencyMs.p99,
+            max: r.latencyMs.max,
+            mean: Number.NaN,
+          },
+        });
+        rows.push({
+          metric: `${label} ${side}: CPU µs/req gateway / temporal / bench`,
+          unit: 'µs',
+          value: `${cpuPerRequest(r, 'gateway')} / ${cpuPerRequest(r, 'temporal')} / ${cpuPerRequest(r, 'bench')}`,
+        });
+        if (r.errors > 0) rows.push({ metric: `${label} ${side}: errors`, unit: 'count', value: r.errors });
+      }
+      rows.push({
+        metric: `${label} ratio b/a (req/s)`,
+        unit: '×',
+        value: Math.round((gateway.reqPerSec / bare.reqPerSec) * 100) / 100,
+      });
+    }
+    const [fixed, max] = results;
+    const notes = [
+      `target ratio b/a ≥ 0.8 at full speed: ${max && max.gateway.reqPerSec / max.bare.reqPerSec >= 0.8 ? 'met' : 'MISSED'} (${max ? (max.gateway.reqPerSec / max.bare.reqPerSec).toFixed(2) : '–'})`,
+      `target gateway p99 ≤ 50 ms at ${options.rate} req/s: ${fixed && fixed.gateway.latencyMs.p99 <= 50 ? 'met' : 'MISSED'} (${fixed?.gateway.latencyMs.p99 ?? '–'} ms)`,
+      ...results.flatMap(({ label, bare, gateway }) =>
+        [
+          bare.firstError && `${label} (a) errors: ${bare.firstError}`,
+          gateway.firstError && `${label} (b) errors: ${gateway.firstError}`,
+        ].filter((n): n is string => Boolean(n)),
+      ),
+      ...(fixed
+        ? [
+            `offered ${options.rate} req/s; achieved (a) ${fixed.bare.reqPerSec.toFixed(0)}, (b) ${fixed.gateway.reqPerSec.toFixed(0)} req/s`,
+          ]
+        : []),
+      'the bench process (autocannon or the bare loop) shares the cores with Temporal and the gateway',
+    ];
+    return {
+      name: 'starts',
+      title: `Gateway starts side by side: concurrency ${options.concurrency}, ${options.durationS} s per side, worker stopped`,
+      rows,
+      notes,
+      figures: { options: { ...options, stack: describeTuning(options.stack) }, phases: results },
+    };
   });
 }

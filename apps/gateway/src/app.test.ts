@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sign } from 'jsonwebtoken';
-import { sha256Hex } from './auth';
 import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
-import { type GatewayConfig, loadConfig } from './config';
+import { loadConfig } from './config';
 import { TemporalUnavailableError } from './runs';
-import { type Answer, send, startGateway, type TestGateway } from './testing/gateway-harness';
+import { type RawAnswer, send } from '@lockkeys/testing';
+import { configForSuite, gatewayPerTest, startGateway, type TestGateway } from './testing/gateway-harness';
 
 const SECRET = 'gateway-test-secret-0123456789-abcdef';
 const ACME_KEY = 'lk_test_acme_0000000000000000000001';
@@ -51,39 +48,23 @@ function call(gateway: TestGateway, { method = 'POST', path = '/locks/123/BulkAd
   });
 }
 
-let tempDir: string;
-let config: GatewayConfig;
+const config = configForSuite(
+  [
+    { id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123, 124] },
+    { id: 'globex-1', key: GLOBEX_KEY, orgId: 'globex', locks: '*' },
+  ],
+  { JWT_SECRET: SECRET },
+);
 
-beforeAll(() => {
-  tempDir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
-  const apiKeysFile = join(tempDir, 'api-keys.json');
-  writeFileSync(
-    apiKeysFile,
-    JSON.stringify({
-      keys: [
-        { id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123, 124] },
-        { id: 'globex-1', sha256: sha256Hex(GLOBEX_KEY), orgId: 'globex', locks: '*' },
-      ],
-    }),
-  );
-  config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, API_KEYS_FILE: apiKeysFile });
-});
-
-afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
-
-const json = (answer: Answer) => answer.json as Record<string, unknown>;
+const json = (answer: RawAnswer) => answer.body as Record<string, unknown>;
 
 describe('POST /locks/:lockId/BulkAddKeys', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test('202 with Location, the instanceId, and the exact run input', async () => {
     const answer = await call(gateway, {});
     expect(answer.status).toBe(202);
-    expect(answer.json).toEqual({ success: true, lockId: 123, instanceId: 'lock-123-fake-1' });
+    expect(answer.body).toEqual({ success: true, lockId: 123, instanceId: 'lock-123-fake-1' });
     expect(answer.headers.location).toBe('/locks/123/BulkAddKeys/lock-123-fake-1');
     expect(answer.headers['idempotent-replayed']).toBeUndefined();
     expect(gateway.runs.started).toEqual([
@@ -103,7 +84,7 @@ describe('POST /locks/:lockId/BulkAddKeys', () => {
       body: { keys: Array.from({ length: 1000 }, (_, i) => ({ ...key(i), keyIndexNumber: 65535 - i })) },
     });
     expect(answer.status).toBe(202);
-    expect(answer.json).toEqual({ success: true, lockId, instanceId: `lock-${lockId}-fake-1` });
+    expect(answer.body).toEqual({ success: true, lockId, instanceId: `lock-${lockId}-fake-1` });
     expect(gateway.runs.started).toHaveLength(1);
     expect(gateway.runs.started[0]?.input).toMatchObject({ lockId, orgId: 'globex', requestedBy: 'bob' });
     expect(gateway.runs.started[0]?.input.keys).toHaveLength(1000);
@@ -125,14 +106,14 @@ describe('POST /locks/:lockId/BulkAddKeys', () => {
 
     const replay = await call(gateway, { headers });
     expect(replay.status).toBe(202);
-    expect(replay.json).toEqual(first.json);
+    expect(replay.body).toEqual(first.body);
     expect(replay.headers.location).toBe(first.headers.location);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(gateway.runs.started).toHaveLength(1);
 
     const conflict = await call(gateway, { headers, body: { keys: [validKeys[0]] } });
     expect(conflict.status).toBe(409);
-    expect(conflict.json).toEqual({
+    expect(conflict.body).toEqual({
       error: 'Conflict',
       message: 'Idempotency-Key was already used with a different request',
       code: 409,
@@ -148,7 +129,7 @@ describe('POST /locks/:lockId/BulkAddKeys', () => {
     gateway.runs.unavailable = true;
     const answer = await call(gateway, {});
     expect(answer.status).toBe(503);
-    expect(answer.json).toEqual({
+    expect(answer.body).toEqual({
       error: 'Service Unavailable',
       message: 'The workflow service is unavailable; nothing was started or changed, please retry later',
       code: 503,
@@ -163,7 +144,7 @@ describe('POST /locks/:lockId/BulkAddKeys', () => {
     gateway.runs.failure = failure;
     const answer = await call(gateway, {});
     expect(answer.status).toBe(500);
-    expect(answer.json).toEqual({ error: 'Internal Server Error', message: 'An unexpected error occurred', code: 500 });
+    expect(answer.body).toEqual({ error: 'Internal Server Error', message: 'An unexpected error occurred', code: 500 });
     expect(answer.text).not.toContain('secret detail');
     expect(answer.text).not.toContain('internal.ts');
     expect(gateway.logs.join('\n')).toContain('secret detail');
@@ -171,17 +152,13 @@ describe('POST /locks/:lockId/BulkAddKeys', () => {
 });
 
 describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test("GET answers the status body of the caller's own run, asking with the caller's org", async () => {
     gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme', keys: [validKeys[0]!] });
     const answer = await call(gateway, { method: 'GET', path: '/locks/123/BulkAddKeys/lock-123-run' });
     expect(answer.status).toBe(200);
-    expect(answer.json).toEqual({
+    expect(answer.body).toEqual({
       instanceId: 'lock-123-run',
       lockId: 123,
       status: 'running',
@@ -199,7 +176,7 @@ describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () =>
     const started = await call(gateway, {});
     const answer = await call(gateway, { method: 'GET', path: started.headers.location! });
     expect(answer.status).toBe(200);
-    expect(answer.json).toMatchObject({ instanceId: 'lock-123-fake-1', lockId: 123, status: 'queued' });
+    expect(answer.body).toMatchObject({ instanceId: 'lock-123-fake-1', lockId: 123, status: 'queued' });
   });
 
   test('cancel answers 202 with the status body, whatever body or content type came with it', async () => {
@@ -210,7 +187,7 @@ describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () =>
       body: 'please stop {not json',
     });
     expect(answer.status).toBe(202);
-    expect(answer.json).toMatchObject({
+    expect(answer.body).toMatchObject({
       instanceId: 'lock-123-run',
       status: 'cancelled',
       closedAt: expect.any(String),
@@ -219,7 +196,7 @@ describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () =>
 
     const again = await call(gateway, { path: '/locks/123/BulkAddKeys/lock-123-run/cancel', body: null });
     expect(again.status).toBe(409);
-    expect(again.json).toEqual({
+    expect(again.body).toEqual({
       error: 'Conflict',
       message: 'The run has already closed; there is nothing to cancel',
       code: 409,
@@ -242,11 +219,7 @@ describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () =>
 });
 
 describe('per-API-key rate limit', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway({ ...config, limits: { ...config.limits, rateLimitPerMinute: 3 } });
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(() => ({ ...config(), limits: { ...config().limits, rateLimitPerMinute: 3 } }));
 
   test('the 4th request of a key in a minute is 429 with Retry-After; other keys keep their budget', async () => {
     gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme' });
@@ -256,7 +229,7 @@ describe('per-API-key rate limit', () => {
     expect((await call(gateway, { method: 'GET', path: '/locks/123/BulkAddKeys/lock-123-run' })).status).toBe(200);
     const limited = await call(gateway, {});
     expect(limited.status).toBe(429);
-    expect(limited.json).toEqual({
+    expect(limited.body).toEqual({
       error: 'Too Many Requests',
       message: 'Rate limit exceeded for this API key; retry after the number of seconds in Retry-After',
       code: 429,
@@ -305,16 +278,12 @@ describe('development credentials', () => {
 });
 
 describe('operations', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test('/healthz answers without credentials', async () => {
     const answer = await call(gateway, { method: 'GET', path: '/healthz', headers: { authorization: undefined } });
     expect(answer.status).toBe(200);
-    expect(answer.json).toEqual({ status: 'ok' });
+    expect(answer.body).toEqual({ status: 'ok' });
   });
 
   test.each([
@@ -335,7 +304,7 @@ describe('operations', () => {
     gateway.runs.readiness = readiness;
     const answer = await call(gateway, { method: 'GET', path: '/readyz' });
     expect(answer.status).toBe(status);
-    expect(answer.json).toEqual(body);
+    expect(answer.body).toEqual(body);
   });
 
   test('X-Request-Id: a sane one is echoed, anything else is replaced, and log lines carry it', async () => {

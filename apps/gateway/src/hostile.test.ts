@@ -7,20 +7,26 @@
  * ones, none cancelled, exactly one run per control request; and every gateway still answers /healthz.
  */
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   BULK_ADD_KEYS_WORKFLOW,
   type BulkAddKeysInput,
   type ErrorBody,
-  LOCK_ID_SEARCH_ATTRIBUTE,
   MEMO_ORG_ID,
   UNAUTHORIZED_BODY,
 } from '@lockkeys/contracts';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
+import {
+  eventually,
+  LOCK_ID_KEY,
+  type RawAnswer,
+  sampleValue,
+  parsePrometheusText,
+  send,
+  sendRaw,
+  startTemporalDevServer,
+} from '@lockkeys/testing';
+import { TypedSearchAttributes } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type JwtHeader, sign } from 'jsonwebtoken';
 import { sha256Hex } from './auth';
@@ -28,11 +34,10 @@ import { type GatewayConfig, loadConfig } from './config';
 import { AUTH_FAILURE_REASONS } from './errors';
 import type { RunService } from './runs';
 import { createTemporalRunService } from './temporal';
-import { type Answer, send, sendRaw, startGateway, type TestGateway } from './testing/gateway-harness';
+import { type TestApiKeysFile, writeApiKeysFile } from './testing/api-keys-file';
+import { startGateway, type TestGateway } from './testing/gateway-harness';
 import { RecordingRunService, type RunServiceCall } from './testing/recording-run-service';
-import { startTemporalDevServer } from './testing/temporal-dev-server';
 import { answerProblems, findOperation, type OpenApiSpec, schemaCompiler } from './testing/openapi-check';
-import { parsePrometheusText, sampleValue } from './testing/prometheus';
 
 const SECRET = 'hostile-suite-secret-0123456789-abcdef';
 const ISSUER = 'https://idp.lockkeys.test';
@@ -799,7 +804,6 @@ const rows: Row[] = [
 ];
 
 // ---- Temporal: the suite's own dev server, seeded with the runs the GET and cancel rows aim at ------------
-const LOCK_ID = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
 /** Locks of the control requests, one per gateway that can reach Temporal; no row uses them. */
 const CONTROL_LOCK = { hs: 125, rs: 126, es: 127 } as const;
 /** Runs put on the server before the table (workflow ID → lock); nothing else may appear on the rows' locks. */
@@ -842,7 +846,7 @@ function seedRun(
     taskQueue: config.temporal.taskQueue,
     workflowId,
     args: [input],
-    typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID, value: lockId }]),
+    typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID_KEY, value: lockId }]),
     memo: { [MEMO_ORG_ID]: orgId },
   });
 }
@@ -854,38 +858,22 @@ async function hangUpListener(): Promise<Server> {
   return server;
 }
 
-/** Polls `probe` until it holds or the time is up; the assertions after it then report what is missing. */
-async function until(probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 // ---- the gateways ---------------------------------------------------------------------------------------
-let tempDir: string;
+let keysFile: TestApiKeysFile;
 let temporal: TestWorkflowEnvironment;
 let downListener: Server;
 const services: RunService[] = [];
 const gateways = {} as Record<Target, TestGateway<RecordingRunService>>;
 
 beforeAll(async () => {
-  tempDir = mkdtempSync(join(tmpdir(), 'gateway-hostile-'));
-  const apiKeysFile = join(tempDir, 'api-keys.json');
-  writeFileSync(
-    apiKeysFile,
-    JSON.stringify({
-      keys: [
-        { id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123, 124, ...Object.values(CONTROL_LOCK)] },
-        { id: 'acme-old', sha256: sha256Hex(REVOKED_KEY), orgId: 'acme', locks: [123], revoked: true },
-        { id: 'globex-1', sha256: sha256Hex(GLOBEX_KEY), orgId: 'globex', locks: [200] },
-        { id: 'initech-1', sha256: sha256Hex(INITECH_KEY), orgId: 'initech', locks: '*' },
-      ],
-    }),
-  );
+  keysFile = writeApiKeysFile([
+    { id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123, 124, ...Object.values(CONTROL_LOCK)] },
+    { id: 'acme-old', key: REVOKED_KEY, orgId: 'acme', locks: [123], revoked: true },
+    { id: 'globex-1', key: GLOBEX_KEY, orgId: 'globex', locks: [200] },
+    { id: 'initech-1', key: INITECH_KEY, orgId: 'initech', locks: '*' },
+  ]);
   // The table sends far more than 120 requests a minute with one key; the limit has its own tests.
-  const common = { NODE_ENV: 'test', API_KEYS_FILE: apiKeysFile, RATE_LIMIT_PER_MINUTE: '1000000' };
+  const common = { NODE_ENV: 'test', API_KEYS_FILE: keysFile.path, RATE_LIMIT_PER_MINUTE: '1000000' };
   const hs = loadConfig({ ...common, JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
   const configs: Record<Target, typeof hs> = {
     hs,
@@ -935,7 +923,7 @@ afterAll(async () => {
   await Promise.all(services.map((service) => service.close()));
   await temporal?.teardown();
   await new Promise((resolve) => downListener?.close(resolve));
-  rmSync(tempDir, { recursive: true, force: true });
+  keysFile.remove();
 });
 
 /** The row's request: valid credentials for its gateway and a valid body unless the row says otherwise. */
@@ -976,7 +964,7 @@ const answered: Array<{
   target: Target;
   method: string;
   path: string;
-  answer: Answer;
+  answer: RawAnswer;
   reasonCode?: unknown;
 }> = [];
 
@@ -995,12 +983,12 @@ describe('hostile requests', () => {
     const gateway = gateways[target];
     const callsBefore = gateway.runs.calls.length;
     const logsBefore = gateway.logs.length;
-    const answer: Answer =
+    const answer: RawAnswer =
       request.raw !== undefined
         ? await sendRaw(gateway.port, request.raw)
         : await send(gateway.port, toRequest(target, request));
 
-    expect({ status: answer.status, body: answer.json }).toEqual({ status: expected.status, body: expected.body });
+    expect({ status: answer.status, body: answer.body }).toEqual({ status: expected.status, body: expected.body });
     expect(answer.headers['content-type']).toMatch(/^application\/json; charset=utf-8$/);
     expect(answer.headers['x-request-id']).toEqual(expect.any(String));
     expect(answer.headers['x-powered-by']).toBeUndefined();
@@ -1038,9 +1026,9 @@ describe('hostile requests', () => {
     }
   });
 
-  test('every refusal on a documented route is an answer /openapi.json documents; the rest are 401 or 404', async () => {
+  test('every refusal on a documented route is an answer /openapi.body documents; the rest are 401 or 404', async () => {
     const spec = (await send(gateways.hs.port, { method: 'GET', path: '/openapi.json', headers: {} }))
-      .json as OpenApiSpec;
+      .body as OpenApiSpec;
     const compile = schemaCompiler(spec);
     const problems: string[] = [];
     let documented = 0;
@@ -1093,7 +1081,7 @@ describe('hostile requests', () => {
         toRequest(target, { path: `/locks/${CONTROL_LOCK[target]}/BulkAddKeys` }),
       );
       expect([target, answer.status]).toEqual([target, 202]);
-      expect(answer.json).toMatchObject({
+      expect(answer.body).toMatchObject({
         success: true,
         lockId: CONTROL_LOCK[target],
         instanceId: expect.any(String),
@@ -1108,7 +1096,11 @@ describe('hostile requests', () => {
     const count = async (query?: string) => (await workflow.count(query)).count;
     const controlLocks: number[] = Object.values(CONTROL_LOCK);
     // Visibility trails a start by milliseconds: wait for the control runs, started after every hostile request.
-    await until(async () => (await count(`LockId IN (${controlLocks.join(', ')})`)) === controlLocks.length);
+    // Time running out is no failure here: the assertions below then report what is missing.
+    const visible = async () => (await count(`LockId IN (${controlLocks.join(', ')})`)) === controlLocks.length;
+    await eventually(async () => ((await visible()) ? true : undefined), 10_000, 'the control runs', 100).catch(
+      () => undefined,
+    );
 
     const lockIds = lockIdsOfRows();
     expect(lockIds).toEqual(expect.arrayContaining([123, 124, 999]));
@@ -1135,7 +1127,7 @@ describe('hostile requests', () => {
     for (const gateway of Object.values(gateways)) {
       const answer = await send(gateway.port, { method: 'GET', path: '/healthz', headers: {} });
       expect(answer.status).toBe(200);
-      expect(answer.json).toEqual({ status: 'ok' });
+      expect(answer.body).toEqual({ status: 'ok' });
     }
   });
 });

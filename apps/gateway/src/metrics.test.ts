@@ -1,32 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sign } from 'jsonwebtoken';
-import { sha256Hex } from './auth';
-import { type GatewayConfig, loadConfig } from './config';
 import { AUTH_FAILURE_REASONS } from './errors';
-import { type Outgoing, send, startGateway, type TestGateway } from './testing/gateway-harness';
-import { parsePrometheusText, type Sample, sampleValue } from './testing/prometheus';
+import { type Outgoing, parsePrometheusText, type PromSample, sampleValue, send } from '@lockkeys/testing';
+import { configForSuite, gatewayPerTest, startGateway, type TestGateway } from './testing/gateway-harness';
 
 const SECRET = 'metrics-test-secret-0123456789-abcdefg';
 const ACME_KEY = 'lk_metrics_acme_000000000000000000001';
 const keys = [{ keyUuid: 'uuid-1', keyIndexNumber: 1, userId: 'user-1' }];
 
-let tempDir: string;
-let config: GatewayConfig;
-
-beforeAll(() => {
-  tempDir = mkdtempSync(join(tmpdir(), 'gateway-metrics-'));
-  const apiKeysFile = join(tempDir, 'api-keys.json');
-  writeFileSync(
-    apiKeysFile,
-    JSON.stringify({ keys: [{ id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123] }] }),
-  );
-  config = loadConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET, API_KEYS_FILE: apiKeysFile, RATE_LIMIT_PER_MINUTE: '5' });
+const config = configForSuite([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }], {
+  JWT_SECRET: SECRET,
+  RATE_LIMIT_PER_MINUTE: '5',
 });
-
-afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
 const token = (claims: object = {}) =>
   sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 300, ...claims }, SECRET);
@@ -39,7 +24,7 @@ const start = (headers: Record<string, string> = {}): Outgoing => ({
 });
 const get = (path: string, headers: Record<string, string> = {}): Outgoing => ({ method: 'GET', path, headers });
 
-async function scrape(gateway: TestGateway): Promise<Sample[]> {
+async function scrape(gateway: TestGateway): Promise<PromSample[]> {
   const answer = await send(gateway.port, get('/metrics'));
   expect(answer.status).toBe(200);
   expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -47,11 +32,7 @@ async function scrape(gateway: TestGateway): Promise<Sample[]> {
 }
 
 describe('GET /metrics', () => {
-  let gateway: TestGateway;
-  beforeEach(async () => {
-    gateway = await startGateway(config);
-  });
-  afterEach(() => gateway.close());
+  const gateway = gatewayPerTest(config);
 
   test('counts requests by route pattern, method and status; workflows, auth failures by reason, rate limiting', async () => {
     const RUN = '/locks/123/BulkAddKeys/lock-123-fake-1';
@@ -143,7 +124,7 @@ describe('GET /metrics', () => {
   });
 
   test('each app has its own registry: two gateways in one process do not share counts', async () => {
-    const other = await startGateway(config);
+    const other = await startGateway(config());
     try {
       expect((await send(gateway.port, start())).status).toBe(202);
       expect(sampleValue(await scrape(gateway), 'lockkeys_workflows_started_total', { replayed: 'false' })).toBe(1);

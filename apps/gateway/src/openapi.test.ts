@@ -1,15 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { bulkAddKeysBodySchema, errorBodySchema, runStatusBodySchema, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
 import { sign } from 'jsonwebtoken';
 import pino from 'pino';
 import { createApp } from './app';
-import { sha256Hex } from './auth';
-import { type GatewayConfig, loadConfig } from './config';
 import { servedRoutes, toOpenApiPath } from './routes';
 import { FakeRunService } from './testing/fake-run-service';
-import { type Answer, type Outgoing, send, startGateway, type TestGateway } from './testing/gateway-harness';
+import { type Outgoing, type RawAnswer, send } from '@lockkeys/testing';
+import { configForSuite, startGateway, type TestGateway } from './testing/gateway-harness';
 import {
   answerProblems,
   findOperation,
@@ -22,38 +18,27 @@ const SECRET = 'openapi-test-secret-0123456789-abcdef';
 const ACME_KEY = 'lk_openapi_acme_000000000000000000001';
 const key = (i: number) => ({ keyUuid: `uuid-${i}`, keyIndexNumber: i, userId: `user-${i}` });
 
-let tempDir: string;
-let config: GatewayConfig;
+// Small limits, so the document visibly carries the configured ones.
+const config = configForSuite([{ id: 'acme-1', key: ACME_KEY, orgId: 'acme', locks: [123] }], {
+  JWT_SECRET: SECRET,
+  MAX_KEYS_PER_REQUEST: '3',
+  MAX_KEY_INDEX: '100',
+  MAX_BODY_BYTES: '2048',
+});
 let gateway: TestGateway;
 let spec: OpenApiSpec;
 let compile: ReturnType<typeof schemaCompiler>;
 
 beforeAll(async () => {
-  tempDir = mkdtempSync(join(tmpdir(), 'gateway-openapi-'));
-  const apiKeysFile = join(tempDir, 'api-keys.json');
-  writeFileSync(
-    apiKeysFile,
-    JSON.stringify({ keys: [{ id: 'acme-1', sha256: sha256Hex(ACME_KEY), orgId: 'acme', locks: [123] }] }),
-  );
-  // Small limits, so the document visibly carries the configured ones.
-  config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: SECRET,
-    API_KEYS_FILE: apiKeysFile,
-    MAX_KEYS_PER_REQUEST: '3',
-    MAX_KEY_INDEX: '100',
-    MAX_BODY_BYTES: '2048',
-  });
-  gateway = await startGateway(config);
+  gateway = await startGateway(config());
   const answer = await send(gateway.port, { method: 'GET', path: '/openapi.json', headers: {} });
   expect(answer.status).toBe(200);
-  spec = answer.json as OpenApiSpec;
+  spec = answer.body as OpenApiSpec;
   compile = schemaCompiler(spec);
 });
 
 afterAll(async () => {
   await gateway.close();
-  rmSync(tempDir, { recursive: true, force: true });
 });
 
 /** `METHOD /template` of every documented operation. */
@@ -80,7 +65,7 @@ describe('GET /openapi.json', () => {
   });
 
   test('documents exactly the routes the app serves, and notices a route added without docs', () => {
-    const app = createApp({ config, runs: new FakeRunService(), logger: pino({ level: 'silent' }) });
+    const app = createApp({ config: config(), runs: new FakeRunService(), logger: pino({ level: 'silent' }) });
     expect(servedOperations(app).length).toBeGreaterThanOrEqual(9);
     expect(documentedOperations(spec)).toEqual(servedOperations(app));
 
@@ -155,7 +140,7 @@ describe('GET /openapi.json', () => {
 });
 
 describe('the request body schema in the document', () => {
-  const zodBody = () => bulkAddKeysBodySchema(config.limits);
+  const zodBody = () => bulkAddKeysBodySchema(config().limits);
   const documented = () => {
     const schema = spec.paths['/locks/{lockId}/BulkAddKeys']?.post?.requestBody?.content['application/json']?.schema;
     if (schema === undefined) throw new Error('no request body schema');
@@ -344,12 +329,12 @@ describe('every answer the gateway gives is documented, body and headers', () =>
   ];
 
   test('on every route, success and failure alike', async () => {
-    const own = await startGateway(config);
+    const own = await startGateway(config());
     try {
       own.runs.seedRun('lock-123-seeded', { lockId: 123, orgId: 'acme' });
       for (const step of steps()) {
         step.setup?.(own);
-        const answer: Answer = await send(own.port, step.request);
+        const answer: RawAnswer = await send(own.port, step.request);
         Object.assign(own.runs, { unavailable: false, failure: undefined });
         const operation = findOperation(spec, step.request.method, step.request.path);
         const problems =
@@ -366,7 +351,7 @@ describe('every answer the gateway gives is documented, body and headers', () =>
   });
 
   test('429 too', async () => {
-    const limited = await startGateway({ ...config, limits: { ...config.limits, rateLimitPerMinute: 1 } });
+    const limited = await startGateway({ ...config(), limits: { ...config().limits, rateLimitPerMinute: 1 } });
     try {
       limited.runs.seedRun('lock-123-seeded', { lockId: 123, orgId: 'acme' });
       expect((await send(limited.port, get(RUN))).status).toBe(200);
@@ -383,7 +368,7 @@ describe('every answer the gateway gives is documented, body and headers', () =>
 });
 
 describe('GET /docs', () => {
-  test('renders Swagger UI on /openapi.json from this gateway only: every asset is local and served', async () => {
+  test('renders Swagger UI on /openapi.body from this gateway only: every asset is local and served', async () => {
     const page = await send(gateway.port, { method: 'GET', path: '/docs', headers: {} });
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -414,7 +399,7 @@ describe('GET /docs', () => {
   });
 
   test('its CSP allows this origin only and no eval; the API keeps helmet’s default policy', async () => {
-    const policy = (answer: Answer) =>
+    const policy = (answer: RawAnswer) =>
       Object.fromEntries(
         String(answer.headers['content-security-policy'])
           .split(';')

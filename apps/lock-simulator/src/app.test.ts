@@ -1,3 +1,10 @@
+import {
+  type JournalEntry,
+  type LockJournalBody,
+  lockJournalBodySchema,
+  type LockSlotsBody,
+  lockSlotsBodySchema,
+} from '@lockkeys/contracts';
 import { type RunningSimulator, startSimulator, type StartSimulatorOptions } from './server';
 
 const TOKEN = 'test-lock-token';
@@ -38,10 +45,11 @@ function addKey(sim: RunningSimulator, lockId: number | string, keyIndexNumber: 
   });
 }
 
-async function journal(sim: RunningSimulator, lockId: number) {
+/** The lock's journal, checked against the contract's schema (the body itself is returned, nothing stripped). */
+async function journal(sim: RunningSimulator, lockId: number): Promise<JournalEntry[]> {
   const reply = await call(sim, 'GET', `/locks/${lockId}/commands`);
-  return (reply.body as { commands: { at: number; keyIndexNumber: number; keyUuid: string; status: number }[] })
-    .commands;
+  lockJournalBodySchema.parse(reply.body);
+  return (reply.body as LockJournalBody).commands;
 }
 
 const errorShape = (code: number) => ({ error: expect.any(String), message: expect.any(String), code });
@@ -292,11 +300,12 @@ describe('journal, slots and reset', () => {
     const since = await call(sim, 'GET', `/locks/11/commands?since=${(times[4] ?? 0) + 1}`);
     expect(since.body).toEqual({ lockId: 11, commands: [] });
     const fromStart = await call(sim, 'GET', `/locks/11/commands?since=${times[0] ?? 0}`);
-    expect((fromStart.body as { commands: unknown[] }).commands).toHaveLength(5);
+    expect((fromStart.body as LockJournalBody).commands).toHaveLength(5);
     expect((await call(sim, 'GET', '/locks/11/commands?since=yesterday')).status).toBe(400);
 
     const keys = await call(sim, 'GET', '/locks/11/keys');
-    expect((keys.body as { keys: { keyIndexNumber: number; keyUuid: string }[] }).keys).toEqual([
+    lockSlotsBodySchema.parse(keys.body);
+    expect((keys.body as LockSlotsBody).keys).toEqual([
       expect.objectContaining({ keyIndexNumber: 0, keyUuid: 'd', userId: 'user-of-d' }),
       expect.objectContaining({ keyIndexNumber: 2, keyUuid: 'a', userId: 'user-of-a' }),
     ]);

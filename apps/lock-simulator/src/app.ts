@@ -1,10 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  faultUpdateSchema,
+  lockIdSchema,
+  putKeyBodySchema,
+  type LockJournalBody,
+  type LockResetBody,
+  type LockSlotsBody,
+  type PutKeyAnswer,
+  UNAUTHORIZED_BODY,
+} from '@lockkeys/contracts';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { type Logger } from 'pino';
 import { z } from 'zod';
 import { type SimulatorConfig } from './config';
-import { errorBody, HttpError, UNAUTHORIZED_BODY } from './errors';
-import { type FaultInjector, faultUpdateSchema } from './faults';
+import { errorBody, HttpError } from './errors';
+import { type FaultInjector } from './faults';
 import { createSimulatedLocks } from './locks';
 import { type LockStore } from './store';
 
@@ -15,28 +25,6 @@ export interface SimulatorAppDependencies {
   faults: FaultInjector;
   logger: Logger;
 }
-
-// C0, DEL and C1 control characters.
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
-
-const keyText = (name: string) =>
-  z
-    .string({ error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a string`) })
-    .min(1, `${name} must not be empty`)
-    .max(128, `${name} must be at most 128 characters`)
-    .refine((value) => !CONTROL_CHARACTERS.test(value), `${name} must not contain control characters`);
-
-const addKeyBodySchema = z.object(
-  { keyUuid: keyText('keyUuid'), userId: keyText('userId') },
-  { error: 'Request body must be a JSON object with keyUuid and userId' },
-);
-
-const lockIdParam = z
-  .string()
-  .regex(/^[1-9]\d{0,15}$/, 'lockId must be a positive decimal integer')
-  .transform(Number)
-  .refine(Number.isSafeInteger, 'lockId must be at most 9007199254740991');
 
 // A negative index is well-formed but out of range, so it reaches the lock and gets 422.
 const keyIndexParam = z
@@ -96,11 +84,11 @@ export function createSimulatorApp({ config, store, faults, logger }: SimulatorA
   app.put('/locks/:lockId/keys/:keyIndexNumber', async (req, res) => {
     const receivedAt = Date.now();
     const details: Issue[] = [];
-    const lockId = lockIdParam.safeParse(req.params.lockId);
+    const lockId = lockIdSchema.safeParse(req.params.lockId);
     if (!lockId.success) details.push(...issuesOf(lockId.error, 'lockId'));
     const keyIndexNumber = keyIndexParam.safeParse(req.params.keyIndexNumber);
     if (!keyIndexNumber.success) details.push(...issuesOf(keyIndexNumber.error, 'keyIndexNumber'));
-    const body = addKeyBodySchema.safeParse(req.body);
+    const body = putKeyBodySchema.safeParse(req.body);
     if (!body.success) details.push(...issuesOf(body.error, 'body'));
     const idempotencyKey = req.get('idempotency-key');
     if (idempotencyKey === undefined) {
@@ -126,7 +114,7 @@ export function createSimulatorApp({ config, store, faults, logger }: SimulatorA
       return;
     }
     if ('key' in outcome) {
-      res.status(outcome.status).json({ lockId: lockId.data, ...outcome.key });
+      res.status(outcome.status).json({ lockId: lockId.data, ...outcome.key } satisfies PutKeyAnswer);
       return;
     }
     if (outcome.retryAfterSeconds !== undefined) res.set('Retry-After', String(outcome.retryAfterSeconds));
@@ -134,22 +122,22 @@ export function createSimulatorApp({ config, store, faults, logger }: SimulatorA
   });
 
   app.get('/locks/:lockId/keys', (req, res) => {
-    const lockId = parseOrThrow(lockIdParam, req.params.lockId, 'lockId');
+    const lockId = parseOrThrow(lockIdSchema, req.params.lockId, 'lockId');
     if (!locks.isKnown(lockId)) throw new HttpError(404, `Lock ${lockId} does not exist`);
-    res.json({ lockId, keys: store.listKeys(lockId) });
+    res.json({ lockId, keys: store.listKeys(lockId) } satisfies LockSlotsBody);
   });
 
   // Served for unknown locks too: their journal shows the 404 commands they received.
   app.get('/locks/:lockId/commands', (req, res) => {
-    const lockId = parseOrThrow(lockIdParam, req.params.lockId, 'lockId');
+    const lockId = parseOrThrow(lockIdSchema, req.params.lockId, 'lockId');
     const since = parseOrThrow(sinceQuery, req.query.since, 'since');
-    res.json({ lockId, commands: store.listCommands(lockId, since) });
+    res.json({ lockId, commands: store.listCommands(lockId, since) } satisfies LockJournalBody);
   });
 
   app.delete('/locks/:lockId', (req, res) => {
-    const lockId = parseOrThrow(lockIdParam, req.params.lockId, 'lockId');
+    const lockId = parseOrThrow(lockIdSchema, req.params.lockId, 'lockId');
     const removed = store.resetLock(lockId);
-    res.json({ lockId, removedKeys: removed.keys, removedCommands: removed.commands });
+    res.json({ lockId, removedKeys: removed.keys, removedCommands: removed.commands } satisfies LockResetBody);
   });
 
   app.get('/faults', (_req, res) => {

@@ -14,26 +14,10 @@ import {
   text,
   variable,
 } from '@lockkeys/config';
-import { DEV_LOCK_BACKEND_TOKEN } from '@lockkeys/contracts';
+import { DEV_LOCK_BACKEND_TOKEN, faultSettingsSchema, type FaultSettings } from '@lockkeys/contracts';
 import { z } from 'zod';
 
 export { ConfigError, LOG_LEVELS, type LogLevel } from '@lockkeys/config';
-
-/** Fault injection settings: what the simulated locks do wrong, and how often. */
-export interface FaultSettings {
-  /** Fraction (0..1) of commands answered `503` on purpose. */
-  failureRate: number;
-  /** Delay added before a command is decided, in ms. */
-  latencyMs: number;
-  /** Fraction (0..1) of commands that get `latencyMs`. */
-  slowRate: number;
-  /** Fraction (0..1) of commands applied and journaled whose reply is never sent. */
-  dropRate: number;
-  /** Lock ids that answer every command with `503`. */
-  offlineLocks: number[];
-  /** Seed of the fault PRNG; `undefined` picks a random one. */
-  seed?: string | undefined;
-}
 
 /** Everything the lock simulator needs to run. */
 export interface SimulatorConfig {
@@ -69,19 +53,6 @@ export const DEFAULT_CONFIG: SimulatorConfig = {
 
 // Upper bound for delays, so a typo cannot park commands for days.
 const MAX_DELAY_MS = 600_000;
-
-const rate = z.number().min(0, 'must be at least 0').max(1, 'must be at most 1');
-const lockId = z.number().int('must be an integer').min(1, 'must be at least 1').max(Number.MAX_SAFE_INTEGER);
-
-/** Fault settings as data, shared by the config and `PUT /faults`. */
-export const faultSettingsSchema = z.strictObject({
-  failureRate: rate,
-  latencyMs: z.number().int('must be an integer').min(0, 'must be at least 0').max(MAX_DELAY_MS),
-  slowRate: rate,
-  dropRate: rate,
-  offlineLocks: z.array(lockId),
-  seed: z.string().min(1, 'must not be empty').max(256).optional(),
-});
 
 const simulatorConfigSchema = z.strictObject({
   host: z.string().min(1, 'must not be empty'),

@@ -1,10 +1,4 @@
-/** SPEC error body: `{ error, message, code }`, optionally with `details`. */
-export interface ErrorBody {
-  error: string;
-  message: string;
-  code: number;
-  details?: { path: string; message: string }[];
-}
+import type { ErrorBody } from '@lockkeys/contracts';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -42,6 +36,3 @@ export function errorBody(status: number, message: string, details?: ErrorBody['
   if (details && details.length > 0) body.details = details;
   return body;
 }
-
-/** The exact 401 body SPEC promises. */
-export const UNAUTHORIZED_BODY: ErrorBody = errorBody(401, 'Authentication required. Please provide a valid API token');

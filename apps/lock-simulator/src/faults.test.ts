@@ -1,3 +1,4 @@
+import type { LockJournalBody } from '@lockkeys/contracts';
 import { type RunningSimulator, startSimulator, type StartSimulatorOptions } from './server';
 
 const TOKEN = 'fault-token';
@@ -141,7 +142,7 @@ describe('fault injection', () => {
     const repliedAt = Date.now();
     expect(repliedAt - sentAt).toBeGreaterThanOrEqual(140);
 
-    const { commands } = (await get(sim, '/locks/1/commands')) as { commands: { at: number }[] };
+    const { commands } = (await get(sim, '/locks/1/commands')) as LockJournalBody;
     expect(commands[0]?.at).toBeLessThan(sentAt + 100);
 
     await putFaults(sim, { slowRate: 0 });

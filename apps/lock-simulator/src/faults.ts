@@ -1,17 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { FaultSettings, FaultUpdate, FaultView } from '@lockkeys/contracts';
 import seedrandom from 'seedrandom';
-import { z } from 'zod';
-import { type FaultSettings, faultSettingsSchema } from './config';
-
-/** Fault settings as `GET /faults` shows them; `seed` is the one in use, even when it was picked at random. */
-export interface FaultView {
-  failureRate: number;
-  latencyMs: number;
-  slowRate: number;
-  dropRate: number;
-  offlineLocks: number[];
-  seed: string;
-}
 
 /** What goes wrong with one command, drawn before it is decided. */
 export interface FaultPlan {
@@ -22,17 +11,6 @@ export interface FaultPlan {
   /** Apply and journal the command, but never send its reply. */
   drop: boolean;
 }
-
-/**
- * Body of `PUT /faults`: any subset of the settings; fields left out keep their value.
- * A new `seed` restarts the random sequence; `seed: null` picks a fresh random seed.
- */
-export const faultUpdateSchema = faultSettingsSchema
-  .extend({
-    seed: z.union([z.string().min(1, 'must not be empty').max(256), z.number().finite()]).nullable(),
-  })
-  .partial();
-export type FaultUpdate = z.infer<typeof faultUpdateSchema>;
 
 /** Fault injection state of a running simulator, with its seeded random sequence. */
 export interface FaultInjector {

@@ -5,12 +5,11 @@ export {
   DEFAULT_CONFIG,
   loadConfigFromEnv,
   resolveConfig,
-  type FaultSettings,
   type LogLevel,
   type SimulatorConfig,
   type SimulatorConfigOverrides,
   type SimulatorEnvVariable,
 } from './config';
-export { createFaultInjector, type FaultInjector, type FaultPlan, type FaultUpdate, type FaultView } from './faults';
-export { openLockStore, type JournalEntry, type LockStore, type StoredKey } from './store';
-export { type ErrorBody } from './errors';
+export { createFaultInjector, type FaultInjector, type FaultPlan } from './faults';
+export { openLockStore, type LockStore } from './store';
+export type { ErrorBody, FaultSettings, FaultUpdate, FaultView, JournalEntry, LockSlot } from '@lockkeys/contracts';

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LockSlot } from '@lockkeys/contracts';
 import { type FaultInjector } from './faults';
-import { type LockStore, type StoredKey } from './store';
+import { type LockStore } from './store';
 
 /** One `PUT /locks/{lockId}/keys/{keyIndexNumber}` command that passed validation. */
 export interface AddKeyCommand {
@@ -14,7 +15,7 @@ export interface AddKeyCommand {
 
 /** What a simulated lock decided for one command. */
 export type AddKeyDecision =
-  | { status: 201 | 200; key: StoredKey }
+  | { status: 201 | 200; key: LockSlot }
   | { status: 404 | 409 | 422 | 429 | 503; message: string; retryAfterSeconds?: number };
 
 /** How a simulated lock answered one command; `dropped` means the reply must never be sent. */
@@ -63,7 +64,7 @@ export function createSimulatedLocks(deps: {
     }
     const existing = store.findKey(lockId, keyIndexNumber);
     if (!existing) {
-      const key: StoredKey = { keyIndexNumber, keyUuid, userId: command.userId, addedAt: receivedAt };
+      const key: LockSlot = { keyIndexNumber, keyUuid, userId: command.userId, addedAt: receivedAt };
       store.insertKey(lockId, key);
       return { status: 201, key };
     }

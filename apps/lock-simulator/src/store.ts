@@ -1,26 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { JournalEntry, LockSlot } from '@lockkeys/contracts';
 import Database from 'better-sqlite3';
-
-/** A key sitting in one slot of a lock. */
-export interface StoredKey {
-  keyIndexNumber: number;
-  keyUuid: string;
-  userId: string;
-  /** Epoch ms when the command that wrote it was received. */
-  addedAt: number;
-}
-
-/** One command a lock received, as the journal shows it. */
-export interface JournalEntry {
-  /** Epoch ms when the command was received. */
-  at: number;
-  keyIndexNumber: number;
-  keyUuid: string;
-  status: number;
-  /** Present when the command was applied but its reply was never sent. */
-  dropped?: true;
-}
 
 /** A journal entry to append, for one lock. */
 export interface NewJournalEntry {
@@ -38,11 +19,11 @@ export interface LockStore {
   transaction<T>(work: () => T): T;
   /** Receive time of the lock's latest journaled command, if any. */
   latestCommandAt(lockId: number): number | undefined;
-  findKey(lockId: number, keyIndexNumber: number): StoredKey | undefined;
-  insertKey(lockId: number, key: StoredKey): void;
+  findKey(lockId: number, keyIndexNumber: number): LockSlot | undefined;
+  insertKey(lockId: number, key: LockSlot): void;
   appendCommand(entry: NewJournalEntry): void;
   /** The lock's slots, ordered by index. */
-  listKeys(lockId: number): StoredKey[];
+  listKeys(lockId: number): LockSlot[];
   /** The lock's journal in receive order, optionally only entries received at or after `since` (epoch ms). */
   listCommands(lockId: number, since?: number): JournalEntry[];
   /** Empties the lock's slots and journal; returns how many rows went. */
@@ -86,7 +67,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS commands_by_lock ON commands (lock_id, at, id);
 `;
 
-const toKey = (row: KeyRow): StoredKey => ({
+const toKey = (row: KeyRow): LockSlot => ({
   keyIndexNumber: row.key_index_number,
   keyUuid: row.key_uuid,
   userId: row.user_id,

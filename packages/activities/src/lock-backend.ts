@@ -1,4 +1,4 @@
-import { LockBackendFailureType, type KeySpec } from '@lockkeys/contracts';
+import { LockBackendFailureType, type KeySpec, type PutKeyBody } from '@lockkeys/contracts';
 
 /** What the lock said when it took the key. */
 export type PutKeyOutcome = 'created' | 'alreadyPresent';
@@ -60,7 +60,7 @@ export class HttpLockBackend implements LockBackend {
           // The lock dedupes on it: a retry of a command that was applied answers 200, not a second key.
           'idempotency-key': key.keyUuid,
         },
-        body: JSON.stringify({ keyUuid: key.keyUuid, userId: key.userId }),
+        body: JSON.stringify({ keyUuid: key.keyUuid, userId: key.userId } satisfies PutKeyBody),
         signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
     } catch (error) {

@@ -13,7 +13,8 @@ export const DEFAULT_LIMITS: BulkAddKeysLimits = { maxKeysPerRequest: 1000, maxK
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 
-const keyText = (what: string, description: string) =>
+/** A key's text field (`keyUuid`, `userId`): 1–128 characters, no control characters; the messages name `what`. */
+export const keyText = (what: string, description: string) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a string`) })
     .min(1, `${what} must not be empty`)

@@ -2,3 +2,4 @@
 export * from './workflow';
 export * from './http';
 export * from './dev-credentials';
+export * from './lock-backend';

@@ -1,10 +1,11 @@
+import { basename, delimiter, dirname } from 'node:path';
 import { ConfigError } from '@lockkeys/config';
 import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
-import { loadDevConfig, type DevConfig } from './config';
+import { inheritedEnv, loadDevConfig, type DevConfig } from './config';
 import { mintJwt } from './credentials';
 import { portIsFree } from './ports';
 import { startStack, type Stack } from './stack';
-import { TemporalCliUnavailableError, ensureTemporalCli } from './temporal-cli';
+import { TemporalCliUnavailableError, ensureTemporalCli, findTemporalCli } from './temporal-cli';
 
 /** Keys of the printed example: fixed, so pasting it again is an idempotent replay at the lock, not a 409. */
 const EXAMPLE_KEYS = [1, 2, 3].map((n) => ({
@@ -12,6 +13,24 @@ const EXAMPLE_KEYS = [1, 2, 3].map((n) => ({
   keyIndexNumber: n,
   userId: `user-${n}`,
 }));
+
+/** `dir` inside double quotes for a POSIX shell. */
+const shellQuoted = (dir: string) => `"${dir.replace(/["$`\\]/g, '\\$&')}"`;
+
+/** Where the Temporal CLI is and, unless `temporal` already finds it, the line that makes it so in another shell. */
+function temporalCliLines(env: NodeJS.ProcessEnv = inheritedEnv()): string[] {
+  const cli = findTemporalCli(env);
+  if (cli === undefined) return [];
+  const dir = dirname(cli);
+  if (basename(cli) === 'temporal' && (env.PATH ?? '').split(delimiter).includes(dir)) {
+    return ['', `Temporal CLI: ${cli}`];
+  }
+  return [
+    '',
+    `Temporal CLI: ${cli}; for \`temporal workflow list --query 'LockId = 123'\` in another shell:`,
+    basename(cli) === 'temporal' ? `export PATH=${shellQuoted(dir)}:"$PATH"` : `alias temporal=${shellQuoted(cli)}`,
+  ];
+}
 
 function banner(stack: Stack, config: DevConfig): string {
   const token = mintJwt(config.jwtSecret ?? DEV_JWT_SECRET, {
@@ -38,6 +57,7 @@ function banner(stack: Stack, config: DevConfig): string {
     '',
     'Then watch the keys arrive at the lock:',
     `curl -s -H 'Authorization: Bearer dev-lock-token' ${stack.simulatorUrl}/locks/123/commands`,
+    ...temporalCliLines(),
     '',
     'Ctrl-C stops everything.',
     '',

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTemporalClientVariable, loadTemporalConnection, type TemporalConnection } from '@lockkeys/config';
 import { inheritedEnv } from './config';
 import { type StackPorts } from './ports';
 import { answers200, startService, type RunningService, type ServiceSpec } from './service';
-import { ensureTemporalCli } from './temporal-cli';
+import { ensureTemporalCli, temporalServing } from './temporal-cli';
 
 export type ServiceName = 'temporal' | 'lock-simulator' | 'worker' | 'gateway';
 /** Start order; stop goes the other way. */
@@ -88,13 +87,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         ...(options.temporalArgs ?? []),
       ],
       env: inherited,
-      ready: async () =>
-        spawnSync(temporalCli, ['operator', 'cluster', 'health', '--address', temporal.address], {
-          encoding: 'utf8',
-          timeout: 5_000,
-          // The CLI reads the same profile as the apps, not the shell's TEMPORAL_API_KEY or its own default file.
-          env: appEnv,
-        }).stdout?.includes('SERVING') ?? false,
+      ready: async () => temporalServing(temporalCli, temporal.address, appEnv),
       readyTimeoutMs: 120_000,
     },
     'lock-simulator': {

@@ -29,6 +29,17 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
+/** True when the Temporal server at `address` answers `SERVING` to `temporal operator cluster health` within 5 s. */
+export function temporalServing(temporalCli: string, address: string, env?: NodeJS.ProcessEnv): boolean {
+  const health = spawnSync(temporalCli, ['operator', 'cluster', 'health', '--address', address], {
+    encoding: 'utf8',
+    timeout: 5_000,
+    // The CLI reads the profile it is given, not the shell's TEMPORAL_API_KEY or its own default file.
+    ...(env !== undefined && { env }),
+  });
+  return health.stdout?.includes('SERVING') ?? false;
+}
+
 /** Where our own build of the CLI lives: outside any checkout, keyed by version, so clones and CI reuse it. */
 export function cachedCliPath(env: NodeJS.ProcessEnv = inheritedEnv()): string {
   const cacheRoot = env.XDG_CACHE_HOME || join(homedir(), '.cache');

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ensureTemporalCli, freePort, type RunningService, startService } from '@lockkeys/dev-stack';
+import { ensureTemporalCli, freePort, type RunningService, startService, temporalServing } from '@lockkeys/dev-stack';
 import { repoPath } from './repo';
 
 // The script the temporal-admin-tools service runs, against a real Temporal dev server instead of the compose one.
@@ -70,11 +70,7 @@ beforeAll(async () => {
         '--log-level', 'error',
       ], // prettier-ignore
       env: process.env,
-      ready: async () =>
-        spawnSync(temporalCli, ['operator', 'cluster', 'health', '--address', address], {
-          encoding: 'utf8',
-          timeout: 5_000,
-        }).stdout?.includes('SERVING') ?? false,
+      ready: async () => temporalServing(temporalCli, address),
       readyTimeoutMs: 60_000,
     },
     () => undefined,

@@ -1,64 +1,39 @@
-import { Client, Connection } from '@temporalio/client';
-import {
-  DrillStack,
-  eventually,
-  expectEveryKeyAddedOnce,
-  freshAddKey,
-  GAP_MS,
-  keysFor,
-  report,
-  sleep,
-  startBatch,
-} from './support';
+import { eventually, sleep } from '@lockkeys/testing';
+import { batchWithCommandAtLock, closedRuns, drillStack, expectEveryKeyAddedOnce, keysFor, report } from './support';
 
 /** Drill 2: the Temporal dev server dies (SIGKILL) mid-batch and comes back on the same SQLite file. */
-let drill: DrillStack;
-let connection: Connection;
-
-beforeAll(async () => {
-  drill = await DrillStack.start('temporal-restart');
-  connection = await Connection.connect({ address: drill.stack.temporalAddress });
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await drill?.stop();
-});
+const drill = drillStack('temporal-restart');
 
 test('Temporal killed mid-batch and restarted: worker and gateway reconnect on their own, every run completes', async () => {
   const startedAt = Date.now();
-  // A slow hub (3 s per command): Temporal dies while a command is at the lock, so its completion cannot be reported.
-  await drill.setFaults({ latencyMs: 3_000, slowRate: 1 });
-  const runs = await startBatch(drill, 'temporal', 21, 22);
-  await drill.commandsReached([21, 22], 2);
-  const attempt = await freshAddKey(new Client({ connection }), runs);
-  await sleep(attempt.startedAt + GAP_MS + 500 - Date.now());
+  // Temporal dies while a command is at the lock, so its completion cannot be reported.
+  const { runs } = await batchWithCommandAtLock(drill, 'temporal', 21, 22);
 
-  const { worker, gateway } = drill.stack.services;
+  const { worker, gateway } = drill.services;
   const exits: string[] = [];
   void worker!.exited.then((code) => exits.push(`worker exited ${code}`));
   void gateway!.exited.then((code) => exits.push(`gateway exited ${code}`));
 
-  await drill.stack.services.temporal!.stop('SIGKILL');
+  await drill.services.temporal!.stop('SIGKILL');
   const downAt = Date.now();
   // While Temporal is down the gateway says so and starts nothing (the key below must never reach the lock).
-  const refused = await drill.postKeys(21, keysFor('temporal-down', 21, 1, 50));
+  const refused = await drill.gateway.bulkAddKeys(21, keysFor('temporal-down', 21, 1, 50));
   expect(refused).toMatchObject({ status: 503, body: { error: 'Service Unavailable', code: 503 } });
-  expect((await fetch(`${drill.stack.gatewayUrl}/readyz`)).status).toBe(503);
-  expect((await drill.runStatus(runs[0]!)).status).toBe(503);
-  await drill.setFaults({ latencyMs: 0 });
+  expect(await drill.gateway.readyz()).toBe(503);
+  expect((await drill.gateway.status(runs[0]!.lockId, runs[0]!.instanceId)).status).toBe(503);
+  await drill.simulator.setFaults({ latencyMs: 0 });
   // Longer than the activity's start-to-close timeout (6-7 s): the in-flight attempt times out at the restart.
   await sleep(Math.max(0, 10_000 - (Date.now() - downAt)));
 
-  await drill.stack.start('temporal');
+  await drill.start('temporal');
   const outageMs = Date.now() - downAt;
   await eventually(
-    async () => ((await fetch(`${drill.stack.gatewayUrl}/readyz`)).status === 200 ? true : undefined),
+    async () => ((await drill.gateway.readyz()) === 200 ? true : undefined),
     30_000,
     'gateway ready again',
   );
 
-  const bodies = await drill.closedRuns(runs);
+  const bodies = await closedRuns(drill, runs);
   const figures = await expectEveryKeyAddedOnce(drill, runs, bodies);
   // The same worker and gateway processes carried on: nobody restarted them.
   expect(exits).toEqual([]);

@@ -1,51 +1,34 @@
-import { Client, Connection } from '@temporalio/client';
-import { DrillStack, expectEveryKeyAddedOnce, freshAddKey, GAP_MS, report, sleep, startBatch } from './support';
+import { expectStatus } from '@lockkeys/testing';
+import { batchWithCommandAtLock, closedRuns, drillStack, expectEveryKeyAddedOnce, report } from './support';
 
 /** Drill 1: `kill -9` of the only worker while a command is at the lock; a new worker finishes the batch. */
-let drill: DrillStack;
-let connection: Connection;
-
-beforeAll(async () => {
-  drill = await DrillStack.start('worker-kill');
-  connection = await Connection.connect({ address: drill.stack.temporalAddress });
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await drill?.stop();
-});
+const drill = drillStack('worker-kill');
 
 test('a worker killed mid-batch loses no key and doubles none; the retry of its in-flight command keeps the gap', async () => {
   const startedAt = Date.now();
-  // A slow hub (3 s per command) so that the kill lands while a command is at the lock, with margin.
-  await drill.setFaults({ latencyMs: 3_000, slowRate: 1 });
-  const runs = await startBatch(drill, 'kill', 11, 12);
-  await drill.commandsReached([11, 12], 2);
-
-  const attempt = await freshAddKey(new Client({ connection }), runs);
-  await sleep(attempt.startedAt + GAP_MS + 500 - Date.now());
-  const atKill = (await drill.runStatus(attempt.run)).body;
+  const { runs, attempt } = await batchWithCommandAtLock(drill, 'kill', 11, 12);
+  const atKill = await drill.gateway.run(attempt.run.lockId, attempt.run.instanceId);
   const inFlightKey = atKill.keys.find((key) => key.status === 'adding')!.keyUuid;
-  const worker = drill.stack.services.worker!;
+  const worker = drill.services.worker!;
   await worker.stop('SIGKILL');
   await expect(worker.exited).resolves.toBeNull();
   expect(atKill.summary.pending).toBeGreaterThan(0);
 
   // With no worker to answer the progress query, status is still served (from the run's input, as documented).
   const askedAt = Date.now();
-  const orphaned = await drill.runStatus(runs[0]!);
+  const orphaned = await drill.gateway.status(runs[0]!.lockId, runs[0]!.instanceId);
   const orphanedMs = Date.now() - askedAt;
   expect(orphaned).toMatchObject({ status: 200, body: { instanceId: runs[0]!.instanceId, closedAt: null } });
   expect(orphanedMs).toBeLessThan(10_000);
 
-  await drill.setFaults({ latencyMs: 0 });
-  await drill.stack.start('worker');
-  const bodies = await drill.closedRuns(runs);
+  await drill.simulator.setFaults({ latencyMs: 0 });
+  await drill.start('worker');
+  const bodies = await closedRuns(drill, runs);
   const figures = await expectEveryKeyAddedOnce(drill, runs, bodies);
 
   // The killed worker's command took effect at the lock; its retry came only after the activity's start-to-close
   // timeout (at least LOCK_BACKEND_TIMEOUT_MS + 1 s = 6 s) and was answered 200, not a second key.
-  const commands = (await drill.journal(attempt.run.lockId)).filter((c) => c.keyUuid === inFlightKey);
+  const commands = (await drill.simulator.journal(attempt.run.lockId)).filter((c) => c.keyUuid === inFlightKey);
   expect(commands.map((c) => c.status)).toEqual([201, 200]);
   const retryAfterMs = commands[1]!.at - commands[0]!.at;
   expect(retryAfterMs).toBeGreaterThanOrEqual(6_000);
@@ -56,6 +39,6 @@ test('a worker killed mid-batch loses no key and doubles none; the retry of its 
     startedAt,
     figures,
     `in-flight command retried after ${retryAfterMs} ms; status with no worker took ${orphanedMs} ms ` +
-      `(${orphaned.body.status}, ${orphaned.body.summary.added} added)`,
+      `(${expectStatus(orphaned, 200).status}, ${expectStatus(orphaned, 200).summary.added} added)`,
   );
 });

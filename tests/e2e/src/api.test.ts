@@ -1,57 +1,25 @@
-import { UNAUTHORIZED_BODY } from '@lockkeys/contracts';
-import { mintJwt, startStack, type Stack } from '@lockkeys/dev-stack';
-import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
-import { Client, Connection } from '@temporalio/client';
-import { eventually, freePorts, journal, LOCK_TOKEN, ROOT_DIR, scratchDir } from './harness';
+import { UNAUTHORIZED_BODY, type ErrorBody } from '@lockkeys/contracts';
+import { mintJwt } from '@lockkeys/dev-stack';
+import { eventually, keysFor, sleep, TestStack } from '@lockkeys/testing';
+import type { Client } from '@temporalio/client';
 
 /** The gateway over HTTP with the real worker, simulator and Temporal dev server behind it. */
-let stack: Stack;
-let ports: Awaited<ReturnType<typeof freePorts>>;
-let connection: Connection;
+const stack = TestStack.forSuite({ name: 'api', env: { KEY_COMMAND_GAP_MS: '1000' } });
 let client: Client;
-const printed: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({
-    rootDir: ROOT_DIR,
-    dataDir: scratchDir('api'),
-    ports: (ports = await freePorts()),
-    env: { KEY_COMMAND_GAP_MS: '1000', LOG_LEVEL: 'warn' },
-    print: (name, line) => printed.push(`[${name}] ${line}`),
-  });
-  connection = await Connection.connect({ address: stack.temporalAddress });
-  client = new Client({ connection });
+  client = await stack.temporalClient();
 });
 
-afterAll(async () => {
-  await connection?.close();
-  await stack?.stop();
-});
-
-const jwt = mintJwt(DEV_JWT_SECRET, { sub: 'e2e', org: 'dev' });
-const headers = (over: Record<string, string | undefined> = {}) =>
-  Object.fromEntries(
-    Object.entries({
-      authorization: `Bearer ${jwt}`,
-      'x-api-key': DEV_API_KEY,
-      'content-type': 'application/json',
-      ...over,
-    }).filter(([, v]) => v !== undefined),
-  ) as Record<string, string>;
-const keysFor = (lockId: number, indexes: number[]) =>
-  indexes.map((i) => ({ keyUuid: `e2e-${lockId}-${i}`, keyIndexNumber: i, userId: `user-${i}` }));
-
-async function post(path: string, body: unknown, requestHeaders = headers()) {
-  const response = await fetch(`${stack.gatewayUrl}${path}`, {
+/** A POST of `body` with the dev credentials unless `over` changes them: a request to be refused. */
+async function refused(path: string, body: unknown, over: Record<string, string | undefined> = {}) {
+  const answer = await stack.gateway.request({
     method: 'POST',
-    headers: requestHeaders,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    path,
+    headers: stack.gateway.headers(over),
+    body: JSON.stringify(body),
   });
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as Record<string, unknown>,
-  };
+  return { status: answer.status, body: answer.body as ErrorBody };
 }
 
 async function runsOfLock(lockId: number): Promise<number> {
@@ -59,7 +27,7 @@ async function runsOfLock(lockId: number): Promise<number> {
 }
 
 describe('rejected requests start nothing', () => {
-  const goodBody = { keys: keysFor(301, [1]) };
+  const goodBody = { keys: keysFor(301, [1], 'e2e') };
   test.each<[string, string, unknown, Record<string, string | undefined>]>([
     ['missing JWT', '/locks/301/BulkAddKeys', goodBody, { authorization: undefined }],
     [
@@ -71,7 +39,7 @@ describe('rejected requests start nothing', () => {
     ['missing API key', '/locks/301/BulkAddKeys', goodBody, { 'x-api-key': undefined }],
     ['unknown API key', '/locks/301/BulkAddKeys', goodBody, { 'x-api-key': 'lk_not_a_key' }],
   ])('%s → the exact SPEC 401 body', async (_name, path, body, over) => {
-    const response = await post(path, body, headers(over));
+    const response = await refused(path, body, over);
     expect(response.status).toBe(401);
     expect(response.body).toEqual(UNAUTHORIZED_BODY);
   });
@@ -86,10 +54,10 @@ describe('rejected requests start nothing', () => {
       'keys.0.keyUuid',
     ],
   ])('%s → 400 with details', async (_name, path, body, firstPath) => {
-    const response = await post(path, body);
+    const response = await refused(path, body);
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ error: 'Bad Request', code: 400 });
-    expect((response.body.details as { path: string }[]).map((d) => d.path)).toContain(firstPath);
+    expect(response.body.details!.map((d) => d.path)).toContain(firstPath);
   });
 
   test('no run exists for any of the rejected locks', async () => {
@@ -100,31 +68,22 @@ describe('rejected requests start nothing', () => {
 
 test('a key whose slot holds another key fails (409 at the lock); the others are added, the run completes', async () => {
   // Someone else's key already sits in slot 2 of lock 303.
-  const seeded = await fetch(`${stack.simulatorUrl}/locks/303/keys/2`, {
-    method: 'PUT',
-    headers: {
-      authorization: `Bearer ${LOCK_TOKEN}`,
-      'content-type': 'application/json',
-      'idempotency-key': 'someone-else',
-    },
-    body: JSON.stringify({ keyUuid: 'someone-else', userId: 'other' }),
-  });
+  const seeded = await stack.simulator.putKey(303, 2, { keyUuid: 'someone-else', userId: 'other' });
   expect(seeded.status).toBe(201);
-  await new Promise((r) => setTimeout(r, 1_000)); // the simulator's own gap since that command
+  await sleep(1_000); // the simulator's own gap since that command
 
-  const accepted = await post('/locks/303/BulkAddKeys', { keys: keysFor(303, [1, 2, 3]) });
-  expect(accepted.status).toBe(202);
-  const result = (await client.workflow.getHandle(accepted.body.instanceId as string).result()) as {
+  const { instanceId } = await stack.gateway.startRun(303, keysFor(303, [1, 2, 3], 'e2e'));
+  const result = (await client.workflow.getHandle(instanceId).result()) as {
     keys: { status: string; error: { type: string } | null }[];
   };
   expect(result.keys.map((k) => k.status)).toEqual(['added', 'failed', 'added']);
   expect(result.keys[1]!.error?.type).toBe('SlotOccupied');
-  const commands = await journal(stack.simulatorUrl, 303);
+  const commands = await stack.simulator.journal(303);
   expect(commands.slice(1).map((c) => c.status)).toEqual([201, 409, 201]);
   expect(await runsOfLock(303)).toBe(1);
 
   // The worker's Prometheus exporter: the SDK's metrics and ours.
-  const metrics = await (await fetch(`http://127.0.0.1:${ports.workerMetrics}/metrics`)).text();
+  const metrics = await (await fetch(stack.workerMetricsUrl)).text();
   expect(metrics).toMatch(/lockkeys_keys_added\{[^}]*\} [1-9]/);
   expect(metrics).toMatch(/lockkeys_keys_failed\{[^}]*reason="SlotOccupied"[^}]*\} 1/);
   expect(metrics).toMatch(/lockkeys_lock_commands\{[^}]*answer="SlotOccupied"/);
@@ -133,9 +92,7 @@ test('a key whose slot holds another key fails (409 at the lock); the others are
 });
 
 test('the run carries LockId and is found by it in Temporal', async () => {
-  const accepted = await post('/locks/304/BulkAddKeys', { keys: keysFor(304, [5]) });
-  expect(accepted.status).toBe(202);
-  const instanceId = accepted.body.instanceId as string;
+  const { instanceId } = await stack.gateway.startRun(304, keysFor(304, [5], 'e2e'));
   const description = await client.workflow.getHandle(instanceId).describe();
   expect(description.type).toBe('bulkAddKeys');
   expect(description.taskQueue).toBe('lock-keys');

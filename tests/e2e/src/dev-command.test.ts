@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { portIsFree, type StackPorts } from '@lockkeys/dev-stack';
+import { eventually, freeStackPorts, journalGaps, ROOT_DIR, scratchDir, SimulatorClient } from '@lockkeys/testing';
 import { Client, Connection } from '@temporalio/client';
-import { eventually, freePorts, gaps, journal, ROOT_DIR, scratchDir, slots } from './harness';
 
 /**
  * `npm run dev` as a user meets it: the supervisor starts the stack, prints a curl; pasting it works;
@@ -67,18 +68,29 @@ let second: DevProcess | undefined;
 let firstRun: string;
 
 beforeAll(async () => {
-  ports = await freePorts();
+  ports = await freeStackPorts();
   dataDir = scratchDir('dev');
 });
 
 afterAll(async () => {
   for (const dev of [first, second]) if (dev) await stopDev(dev);
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('npm run dev prints a curl that adds 3 keys to lock 123, at least 1 s apart', async () => {
   first = startDev(ports, dataDir);
   const banner = await first.banner;
   expect(banner.join('\n')).toContain(`http://127.0.0.1:${ports.temporalUi}/namespaces/default/workflows`);
+  // Where the Temporal CLI is, and a line that puts it on PATH in another shell.
+  const exportLine = banner.find((line) => line.startsWith('export PATH='));
+  const cliDir = /^export PATH="(.+)":"\$PATH"$/.exec(exportLine ?? '')?.[1];
+  expect(cliDir).toBeDefined();
+  expect(() => accessSync(join(cliDir!, 'temporal'), constants.X_OK)).not.toThrow();
+  const onPath = spawnSync('sh', ['-c', `${exportLine} && temporal --version`], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: '/usr/bin:/bin' },
+  });
+  expect(onPath.stdout).toMatch(/^temporal version/);
 
   const curl = spawnSync('bash', ['-c', printedCurl(banner)], { encoding: 'utf8' });
   expect(curl.status).toBe(0);
@@ -88,19 +100,19 @@ test('npm run dev prints a curl that adds 3 keys to lock 123, at least 1 s apart
   expect(body).toEqual({ success: true, lockId: 123, instanceId: expect.stringMatching(/^[A-Za-z0-9._-]+$/) });
   expect(location).toBe(`/locks/123/BulkAddKeys/${body.instanceId as string}`);
 
-  const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
+  const simulator = new SimulatorClient(`http://127.0.0.1:${ports.simulator}`);
   const added = await eventually(
     async () => {
-      const held = await slots(simulatorUrl, 123);
+      const held = await simulator.slots(123);
       return held.length === 3 ? held : undefined;
     },
     15_000,
     'the simulator to hold 3 keys',
   );
   expect(added.map((k) => k.keyIndexNumber)).toEqual([1, 2, 3]);
-  const commands = await journal(simulatorUrl, 123);
+  const commands = await simulator.journal(123);
   expect(commands.map((c) => c.status)).toEqual([201, 201, 201]);
-  for (const gap of gaps(commands)) expect(gap).toBeGreaterThanOrEqual(1_000);
+  for (const gap of journalGaps(commands)) expect(gap).toBeGreaterThanOrEqual(1_000);
   firstRun = body.instanceId as string;
 });
 

@@ -1,54 +1,39 @@
-import { startStack, type Stack } from '@lockkeys/dev-stack';
-import { Client, Connection } from '@temporalio/client';
-import { GatewayClient, keysFor } from './api-client';
-import { eventually, freePorts, gaps, journal, ROOT_DIR, scratchDir } from './harness';
+import {
+  expectStatus,
+  journalGaps,
+  keysFor,
+  TestStack,
+  type GatewayClient,
+  type SimulatorClient,
+} from '@lockkeys/testing';
+import type { Client } from '@temporalio/client';
 
 /** Status, cancel, idempotent starts and per-lock ordering, over HTTP with the real stack. */
-let stack: Stack;
-let connection: Connection;
+const stack = TestStack.forSuite({ name: 'lifecycle' });
 let temporal: Client;
 let api: GatewayClient;
+let simulator: SimulatorClient;
 
 beforeAll(async () => {
-  stack = await startStack({
-    rootDir: ROOT_DIR,
-    dataDir: scratchDir('lifecycle'),
-    ports: await freePorts(),
-    env: { LOG_LEVEL: 'warn' },
-    print: () => undefined,
-  });
-  connection = await Connection.connect({ address: stack.temporalAddress });
-  temporal = new Client({ connection });
-  api = new GatewayClient(stack.gatewayUrl);
-});
-
-afterAll(async () => {
-  await connection?.close();
-  await stack?.stop();
+  temporal = await stack.temporalClient();
+  ({ gateway: api, simulator } = stack);
 });
 
 const completed = (lockId: number, instanceId: string) =>
-  eventually(
-    async () => {
-      const { body } = await api.status(lockId, instanceId);
-      return body.status === 'complete' ? body : undefined;
-    },
-    30_000,
-    `run ${instanceId} to complete`,
-  );
+  api.waitForRun(lockId, instanceId, {
+    until: (run) => run.status === 'complete',
+    timeoutMs: 30_000,
+    what: `run ${instanceId} to complete`,
+  });
 
 test('status mid-run shows added and pending keys; after the run, the result', async () => {
-  const { status, body } = await api.bulkAddKeys(501, keysFor(501, [1, 2, 3]));
-  expect(status).toBe(202);
-  const mid = await eventually(
-    async () => {
-      const { body: run } = await api.status(501, body.instanceId);
-      return run.summary.added >= 1 && run.summary.pending >= 1 ? run : undefined;
-    },
-    10_000,
-    'a run with some keys added and some pending',
-  );
-  expect(mid).toMatchObject({ instanceId: body.instanceId, lockId: 501, status: 'running', closedAt: null });
+  const accepted = await api.startRun(501, keysFor(501, [1, 2, 3]));
+  const mid = await api.waitForRun(501, accepted.instanceId, {
+    until: (run) => run.summary.added >= 1 && run.summary.pending >= 1,
+    timeoutMs: 10_000,
+    what: 'a run with some keys added and some pending',
+  });
+  expect(mid).toMatchObject({ instanceId: accepted.instanceId, lockId: 501, status: 'running', closedAt: null });
   expect(mid.keys[0]).toMatchObject({
     keyUuid: 'k-501-1',
     keyIndexNumber: 1,
@@ -60,45 +45,42 @@ test('status mid-run shows added and pending keys; after the run, the result', a
   expect(mid.keys[2]!.status).toBe('pending');
   expect(Date.parse(mid.createdAt)).not.toBeNaN();
 
-  const done = await completed(501, body.instanceId);
+  const done = await completed(501, accepted.instanceId);
   expect(done.summary).toEqual({ total: 3, added: 3, failed: 0, pending: 0, cancelled: 0 });
   expect(Date.parse(done.closedAt!)).toBeGreaterThanOrEqual(Date.parse(done.createdAt));
 });
 
 test("another lock's or an unknown run is 404", async () => {
-  const { body } = await api.bulkAddKeys(502, keysFor(502, [1]));
-  expect((await api.status(503, body.instanceId)).status).toBe(404);
+  const { instanceId } = await api.startRun(502, keysFor(502, [1]));
+  expect((await api.status(503, instanceId)).status).toBe(404);
   expect((await api.status(502, 'lock-502-00000000-0000-4000-8000-000000000000')).status).toBe(404);
   expect((await api.status(502, 'lock-mutex-502')).status).toBe(404);
-  expect((await api.cancel(503, body.instanceId)).status).toBe(404);
-  await completed(502, body.instanceId);
+  expect((await api.cancel(503, instanceId)).status).toBe(404);
+  await completed(502, instanceId);
 });
 
 test('cancel mid-run: 202 with the status body, the rest cancelled, the run cancelled; again â†’ 409', async () => {
-  const { body } = await api.bulkAddKeys(504, keysFor(504, [1, 2, 3, 4]));
-  await eventually(
-    async () => ((await api.status(504, body.instanceId)).body.summary.added >= 1 ? true : undefined),
-    10_000,
-    'the first key',
-  );
-  const cancel = await api.cancel(504, body.instanceId);
+  const { instanceId } = await api.startRun(504, keysFor(504, [1, 2, 3, 4]));
+  await api.waitForRun(504, instanceId, {
+    until: (run) => run.summary.added >= 1,
+    timeoutMs: 10_000,
+    what: 'the first key',
+  });
+  const cancel = await api.cancel(504, instanceId);
   expect(cancel.status).toBe(202);
-  expect(cancel.body).toMatchObject({ instanceId: body.instanceId, lockId: 504 });
-  const after = await eventually(
-    async () => {
-      const { body: run } = await api.status(504, body.instanceId);
-      return run.status === 'cancelled' ? run : undefined;
-    },
-    10_000,
-    'the run to be cancelled',
-  );
+  expect(cancel.body).toMatchObject({ instanceId, lockId: 504 });
+  const after = await api.waitForRun(504, instanceId, {
+    until: (run) => run.status === 'cancelled',
+    timeoutMs: 10_000,
+    what: 'the run to be cancelled',
+  });
   expect(after.summary.cancelled).toBeGreaterThanOrEqual(1);
   expect(after.summary.pending).toBe(0);
   expect(after.summary.added + after.summary.cancelled).toBe(4);
-  const sent = (await journal(stack.simulatorUrl, 504)).length;
+  const sent = (await simulator.journal(504)).length;
   expect(sent).toBe(after.summary.added);
 
-  const again = await api.cancel(504, body.instanceId);
+  const again = await api.cancel(504, instanceId);
   expect(again.status).toBe(409);
   expect(again.body).toMatchObject({ error: 'Conflict', code: 409 });
 });
@@ -108,23 +90,24 @@ test('Idempotency-Key: two identical POSTs at once give one run; another body â†
   const idempotency = { 'idempotency-key': 'order-505-a' };
   const [a, b] = await Promise.all([api.bulkAddKeys(505, keys, idempotency), api.bulkAddKeys(505, keys, idempotency)]);
   expect([a.status, b.status]).toEqual([202, 202]);
-  expect(a.body.instanceId).toBe(b.body.instanceId);
-  expect([a.headers.get('idempotent-replayed'), b.headers.get('idempotent-replayed')].sort()).toEqual(
-    ['true', null].sort(),
+  const first = expectStatus(a, 202);
+  expect(expectStatus(b, 202).instanceId).toBe(first.instanceId);
+  expect([a.headers['idempotent-replayed'], b.headers['idempotent-replayed']]).toEqual(
+    expect.arrayContaining(['true', undefined]),
   );
-  expect(a.headers.get('location')).toBe(b.headers.get('location'));
+  expect(a.headers.location).toBe(b.headers.location);
 
   const other = await api.bulkAddKeys(505, keysFor(505, [3]), idempotency);
   expect(other.status).toBe(409);
   expect(other.body).toMatchObject({ error: 'Conflict', code: 409 });
 
-  await completed(505, a.body.instanceId);
+  await completed(505, first.instanceId);
   const later = await api.bulkAddKeys(505, keys, idempotency);
   expect(later.status).toBe(202);
-  expect(later.body.instanceId).toBe(a.body.instanceId);
-  expect(later.headers.get('idempotent-replayed')).toBe('true');
+  expect(expectStatus(later, 202).instanceId).toBe(first.instanceId);
+  expect(later.headers['idempotent-replayed']).toBe('true');
   expect((await temporal.workflow.count('LockId = 505')).count).toBe(1);
-  expect((await journal(stack.simulatorUrl, 505)).map((c) => c.keyUuid)).toEqual(['k-505-1', 'k-505-2']);
+  expect((await simulator.journal(505)).map((c) => c.keyUuid)).toEqual(['k-505-1', 'k-505-2']);
 });
 
 test('three runs posted at once on one lock never come closer than the gap; another lock is unaffected', async () => {
@@ -134,15 +117,15 @@ test('three runs posted at once on one lock never come closer than the gap; anot
   ]);
   expect(posted.map((p) => p.status)).toEqual([202, 202, 202, 202]);
   const postedAt = Date.now();
-  await Promise.all(posted.map((p, i) => completed(i < 3 ? 506 : 507, p.body.instanceId)));
+  await Promise.all(posted.map((p, i) => completed(i < 3 ? 506 : 507, expectStatus(p, 202).instanceId)));
 
-  const onLock = await journal(stack.simulatorUrl, 506);
+  const onLock = await simulator.journal(506);
   expect(onLock.map((c) => c.status)).toEqual(Array(6).fill(201));
-  for (const gap of gaps(onLock)) expect(gap).toBeGreaterThanOrEqual(1_000);
+  for (const gap of journalGaps(onLock)) expect(gap).toBeGreaterThanOrEqual(1_000);
   const runOf = onLock.map((c) => Math.floor(c.keyIndexNumber / 10));
   expect(runOf.filter((run, i) => i === 0 || run !== runOf[i - 1])).toHaveLength(3); // no interleaving
 
-  const other = await journal(stack.simulatorUrl, 507);
+  const other = await simulator.journal(507);
   expect(other).toHaveLength(2);
   // Lock 507 did not queue behind lock 506 (whose six commands take over 5 s).
   expect(other[1]!.at - postedAt).toBeLessThan(3_000);
@@ -150,12 +133,12 @@ test('three runs posted at once on one lock never come closer than the gap; anot
 
 test('a run posted while no worker runs is queued, keys pending; a new worker completes it', async () => {
   await stack.services.worker!.stop();
-  const { body } = await api.bulkAddKeys(508, keysFor(508, [1, 2]));
-  const queued = await api.status(508, body.instanceId);
+  const { instanceId } = await api.startRun(508, keysFor(508, [1, 2]));
+  const queued = await api.status(508, instanceId);
   expect(queued.status).toBe(200);
-  expect(queued.body.status).toBe('queued');
-  expect(queued.body.keys.map((k) => k.status)).toEqual(['pending', 'pending']);
+  expect(expectStatus(queued, 200).status).toBe('queued');
+  expect(expectStatus(queued, 200).keys.map((k) => k.status)).toEqual(['pending', 'pending']);
   await stack.start('worker');
-  const done = await completed(508, body.instanceId);
+  const done = await completed(508, instanceId);
   expect(done.summary.added).toBe(2);
 });

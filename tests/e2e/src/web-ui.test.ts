@@ -1,10 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, type Stack } from '@lockkeys/dev-stack';
+import { keysFor, TestStack } from '@lockkeys/testing';
 import { chromium, type Browser } from 'playwright-core';
-import { GatewayClient, keysFor } from './api-client';
 import { CHROMIUM_ARGS, ensureChromium } from './chromium';
-import { eventually, freePorts, ROOT_DIR, scratchDir } from './harness';
 
 /** An operator finds a run in the Temporal Web UI by LockId and sees what it did. */
 const chromiumStatus = ensureChromium();
@@ -14,18 +12,12 @@ if ('skip' in chromiumStatus) process.stderr.write(`web-ui test skipped: ${chrom
 /** Screenshots land here (ignored by git); the README's picture is one of them. */
 export const ARTIFACTS_DIR = join(__dirname, '..', 'artifacts');
 
-let stack: Stack;
+let stack: TestStack;
 let browser: Browser | undefined;
 
 beforeAll(async () => {
   if (!('path' in chromiumStatus)) return;
-  stack = await startStack({
-    rootDir: ROOT_DIR,
-    dataDir: scratchDir('web-ui'),
-    ports: await freePorts(),
-    env: { LOG_LEVEL: 'warn' },
-    print: () => undefined,
-  });
+  stack = await TestStack.start({ name: 'web-ui' });
   browser = await chromium.launch({ executablePath: chromiumStatus.path, args: CHROMIUM_ARGS });
 });
 
@@ -37,13 +29,12 @@ afterAll(async () => {
 browserTest(
   'the run is listed under LockId = 801, and its page shows the summary and the addKey activities',
   async () => {
-    const api = new GatewayClient(stack.gatewayUrl);
-    const { body } = await api.bulkAddKeys(801, keysFor(801, [1, 2, 3], 'ui'));
-    await eventually(
-      async () => ((await api.status(801, body.instanceId)).body.status === 'complete' ? true : undefined),
-      20_000,
-      'the run to complete',
-    );
+    const body = await stack.gateway.startRun(801, keysFor(801, [1, 2, 3], 'ui'));
+    await stack.gateway.waitForRun(801, body.instanceId, {
+      until: (run) => run.status === 'complete',
+      timeoutMs: 20_000,
+      what: 'the run to complete',
+    });
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
     const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
 

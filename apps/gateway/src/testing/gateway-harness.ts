@@ -1,10 +1,11 @@
-import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../app';
-import type { GatewayConfig } from '../config';
+import { type GatewayConfig, loadConfig } from '../config';
 import type { RunService } from '../runs';
 import { createGatewayServer } from '../server';
+import { type TestApiKey, type TestApiKeysFile, writeApiKeysFile } from './api-keys-file';
 import { FakeRunService } from './fake-run-service';
 
 /** A gateway listening on 127.0.0.1 (port 0) with a fake (or recorded real) RunService and captured log lines. */
@@ -42,95 +43,45 @@ export async function startGateway(
   };
 }
 
-/** What one request got back. */
-export interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  /** The body parsed as JSON, or `undefined` when it is not JSON. */
-  json: unknown;
-}
-
-/** One HTTP request, as hostile as needed. */
-export interface Outgoing {
-  method: string;
-  path: string;
-  /** Sent exactly; an array repeats the header. */
-  headers: OutgoingHttpHeaders;
-  body?: string | Buffer;
-  /** Send the body in chunks without Content-Length (Transfer-Encoding: chunked). */
-  chunked?: boolean;
-  /** Send only these bytes of the declared body and keep the request open: the answer must come anyway. */
-  holdOpen?: boolean;
-}
-
-/** Sends `outgoing` with node:http (no fetch niceties: no added content type, duplicate headers allowed). */
-export function send(port: number, outgoing: Outgoing): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        method: outgoing.method,
-        path: outgoing.path,
-        headers: outgoing.headers,
-        agent: false,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json: parseJson(text) });
-          if (outgoing.holdOpen === true) request.destroy();
-        });
-      },
-    );
-    // A held-open request is cut by us after the answer; the resulting socket error is expected.
-    request.on('error', (err) => (outgoing.holdOpen === true ? undefined : reject(err)));
-    const body = outgoing.body;
-    if (body === undefined) {
-      request.end();
-    } else if (outgoing.chunked === true) {
-      const bytes = Buffer.from(body);
-      for (let at = 0; at < bytes.length; at += 64 * 1024) request.write(bytes.subarray(at, at + 64 * 1024));
-      request.end();
-    } else if (outgoing.holdOpen === true) {
-      request.write(body);
-    } else {
-      request.end(body);
-    }
+/**
+ * In a Jest file: the suite's gateway config, loaded before its tests (`NODE_ENV=test` and `env`) with `keys` in an
+ * `API_KEYS_FILE` of its own, which is removed after them. Call the returned function in tests and hooks.
+ */
+export function configForSuite(keys: readonly TestApiKey[], env: Record<string, string>): () => GatewayConfig {
+  let keysFile: TestApiKeysFile | undefined;
+  let config: GatewayConfig | undefined;
+  beforeAll(() => {
+    keysFile = writeApiKeysFile(keys);
+    config = loadConfig({ NODE_ENV: 'test', ...env, API_KEYS_FILE: keysFile.path });
   });
+  afterAll(() => keysFile?.remove());
+  return () => {
+    if (config === undefined) throw new Error('the suite config is loaded in beforeAll: read it in tests and hooks');
+    return config;
+  };
 }
 
-/** Writes raw bytes on a TCP connection and parses the HTTP/1.1 answer (the server closes the connection). */
-export function sendRaw(port: number, bytes: string | Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const [head = '', ...rest] = raw.split('\r\n\r\n');
-      const [statusLine = '', ...headerLines] = head.split('\r\n');
-      const headers: IncomingHttpHeaders = {};
-      for (const line of headerLines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const text = rest.join('\r\n\r\n');
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, text, json: parseJson(text) });
-    });
-    socket.end(bytes);
+/** In a `describe` block: a fresh gateway with `config()` for each test, started before it and closed after it. */
+export function gatewayPerTest(config: () => GatewayConfig): TestGateway {
+  let current: TestGateway | undefined;
+  beforeEach(async () => {
+    current = await startGateway(config());
   });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  afterEach(() => current?.close());
+  const started = () => {
+    if (current === undefined) throw new Error('the gateway of a test exists only while the test runs');
+    return current;
+  };
+  return {
+    get port() {
+      return started().port;
+    },
+    get runs() {
+      return started().runs;
+    },
+    get logs() {
+      return started().logs;
+    },
+    close: () => started().close(),
+  };
 }

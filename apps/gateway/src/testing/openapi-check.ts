@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { Answer } from './gateway-harness';
+import type { RawAnswer } from '@lockkeys/testing';
 
 /** The parts of an OpenAPI 3.1 document the checks read. */
 export interface OpenApiSpec {
@@ -110,7 +110,7 @@ export function answerProblems(
   spec: OpenApiSpec,
   compile: (schema: object) => ValidateFunction,
   operation: OpenApiOperation,
-  answer: Answer,
+  answer: RawAnswer,
 ): string[] {
   const response = operation.responses[String(answer.status)];
   if (response === undefined) return [`status ${answer.status} is not documented`];
@@ -130,7 +130,7 @@ export function answerProblems(
     problems.push(`media type ${mediaType} is not documented (${Object.keys(response.content).join(', ')})`);
   } else if (content !== undefined && mediaType === 'application/json') {
     const validate = compile(content.schema);
-    if (!validate(answer.json)) problems.push(`body refused by its schema: ${JSON.stringify(validate.errors)}`);
+    if (!validate(answer.body)) problems.push(`body refused by its schema: ${JSON.stringify(validate.errors)}`);
   }
   return problems;
 }

@@ -3,8 +3,8 @@ import {
   histogramOf,
   histogramQuantile,
   parsePrometheusText,
+  sampleValue,
   subtractHistogram,
-  sumOf,
 } from './prometheus';
 
 // The shape the worker's SDK exporter prints (two task queues, so label sets must be added together).
@@ -25,9 +25,42 @@ lockkeys_keys_added{label="with \\"quote\\""} 3
 
 test('parses samples with labels, escaped quotes and +Inf', () => {
   const samples = parsePrometheusText(SCRAPE);
-  expect(sumOf(samples, 'temporal_sticky_cache_size')).toBe(7);
+  expect(sampleValue(samples, 'temporal_sticky_cache_size')).toBe(7);
   expect(samples.find((s) => s.name === 'lockkeys_keys_added')?.labels.label).toBe('with "quote"');
   expect(samples.filter((s) => s.labels.le === '+Inf')).toHaveLength(2);
+});
+
+test('unescapes newlines and backslashes, ignores a trailing timestamp, keeps -Inf', () => {
+  const samples = parsePrometheusText(
+    ['m{a="line\\nbreak",b="back\\\\slash"} 1 1700000000000', 'gauge -Inf', 'spaced{x="1"}   2.5'].join('\n'),
+  );
+  expect(samples).toEqual([
+    { name: 'm', labels: { a: 'line\nbreak', b: 'back\\slash' }, value: 1 },
+    { name: 'gauge', labels: {}, value: Number.NEGATIVE_INFINITY },
+    { name: 'spaced', labels: { x: '1' }, value: 2.5 },
+  ]);
+});
+
+test('a line that is not a sample is an error, not silently skipped', () => {
+  expect(() => parsePrometheusText('ok 1\nthis is not a sample\n')).toThrow(
+    'not a Prometheus sample line: this is not a sample',
+  );
+});
+
+test('sampleValue adds the samples whose labels include the given ones, or pass a predicate; none is 0', () => {
+  const samples = parsePrometheusText(
+    [
+      'http_requests_total{route="/a",method="GET",status="200"} 2',
+      'http_requests_total{route="/a",method="POST",status="202"} 3',
+      'http_requests_total{route="/b",method="GET",status="200"} 5',
+    ].join('\n'),
+  );
+  expect(sampleValue(samples, 'http_requests_total')).toBe(10);
+  expect(sampleValue(samples, 'http_requests_total', { route: '/a' })).toBe(5);
+  expect(sampleValue(samples, 'http_requests_total', { route: '/a', method: 'GET' })).toBe(2);
+  expect(sampleValue(samples, 'http_requests_total', (labels) => labels.status !== '200')).toBe(3);
+  expect(sampleValue(samples, 'http_requests_total', { route: '/c' })).toBe(0);
+  expect(sampleValue(samples, 'no_such_metric')).toBe(0);
 });
 
 test('adds the label sets of one histogram and keeps buckets ascending', () => {

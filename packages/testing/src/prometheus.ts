@@ -1,4 +1,6 @@
-/** One line of Prometheus text exposition: `name{labels} value`. */
+import { send } from './http';
+
+/** One sample of the Prometheus text format: `name{label="value",...} 42`. */
 export interface PromSample {
   name: string;
   labels: Record<string, string>;
@@ -12,7 +14,11 @@ export interface Histogram {
   count: number;
 }
 
-const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?$/;
+/** Which label sets count: every label given must match, or a predicate over the labels. */
+export type LabelMatch = Record<string, string> | ((labels: Record<string, string>) => boolean);
+
+// name, optional {labels}, value, optional timestamp (ms).
+const SAMPLE_LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?[ \t]+(\S+)(?:[ \t]+-?\d+)?$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 function parseValue(text: string): number {
@@ -21,36 +27,53 @@ function parseValue(text: string): number {
   return Number(text);
 }
 
-/** Parses the Prometheus text format; comments and lines it does not understand are skipped. */
+/**
+ * Parses a Prometheus text exposition: comments and blank lines skipped, label values unescaped (`\"`, `\\`,
+ * `\n`). A line that is not a sample throws: an exporter printing something else is a finding, not noise.
+ */
 export function parsePrometheusText(text: string): PromSample[] {
   const samples: PromSample[] = [];
-  for (const line of text.split('\n')) {
-    const match = SAMPLE_LINE.exec(line.trim());
-    if (!match) continue;
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const match = SAMPLE_LINE.exec(line);
+    if (match === null) throw new Error(`not a Prometheus sample line: ${line}`);
+    const [, name = '', labelText = '', value = ''] = match;
     const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = value!.replace(/\\(.)/g, '$1');
-    samples.push({ name: match[1]!, labels, value: parseValue(match[3]!) });
+    for (const [, label = '', raw = ''] of labelText.matchAll(LABEL)) {
+      labels[label] = raw.replace(/\\(.)/g, (_, escaped: string) => (escaped === 'n' ? '\n' : escaped));
+    }
+    samples.push({ name, labels, value: parseValue(value) });
   }
   return samples;
 }
 
-type LabelFilter = (labels: Record<string, string>) => boolean;
+const matcher = (match: LabelMatch) =>
+  typeof match === 'function'
+    ? match
+    : (labels: Record<string, string>) => Object.entries(match).every(([label, value]) => labels[label] === value);
 
-/** Sum of a counter or gauge over every label set that passes `filter`. */
-export function sumOf(samples: readonly PromSample[], name: string, filter: LabelFilter = () => true): number {
-  return samples.filter((s) => s.name === name && filter(s.labels)).reduce((sum, s) => sum + s.value, 0);
+/** Sum of the samples of `name` whose labels `match` (0 when there is none). */
+export function sampleValue(samples: readonly PromSample[], name: string, match: LabelMatch = {}): number {
+  const matches = matcher(match);
+  return samples.filter((s) => s.name === name && matches(s.labels)).reduce((sum, s) => sum + s.value, 0);
 }
 
-/** The histogram `name` (without `_bucket`), its label sets passing `filter` added together. */
-export function histogramOf(samples: readonly PromSample[], name: string, filter: LabelFilter = () => true): Histogram {
+/** The histogram `name` (without `_bucket`), its label sets that `match` added together. */
+export function histogramOf(samples: readonly PromSample[], name: string, match: LabelMatch = {}): Histogram {
+  const matches = matcher(match);
   const byLe = new Map<number, number>();
   for (const s of samples) {
-    if (s.name !== `${name}_bucket` || !filter(s.labels) || s.labels.le === undefined) continue;
+    if (s.name !== `${name}_bucket` || !matches(s.labels) || s.labels.le === undefined) continue;
     const le = parseValue(s.labels.le);
     byLe.set(le, (byLe.get(le) ?? 0) + s.value);
   }
   const buckets = [...byLe.entries()].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
-  return { buckets, sum: sumOf(samples, `${name}_sum`, filter), count: sumOf(samples, `${name}_count`, filter) };
+  return {
+    buckets,
+    sum: sampleValue(samples, `${name}_sum`, match),
+    count: sampleValue(samples, `${name}_count`, match),
+  };
 }
 
 /** What was observed between two scrapes of the same histogram (`before` may lack buckets not yet seen). */
@@ -94,4 +117,12 @@ export function histogramBucketBound(histogram: Histogram, q: number): number {
   const total = histogram.buckets.at(-1)?.count ?? 0;
   if (total <= 0) return Number.NaN;
   return histogram.buckets.find((b) => b.count >= q * total)?.le ?? Number.POSITIVE_INFINITY;
+}
+
+/** `GET url` (a Prometheus exporter, e.g. the worker's `/metrics`), parsed; anything but 200 throws. */
+export async function scrapeMetrics(url: string): Promise<PromSample[]> {
+  const { origin, pathname, search } = new URL(url);
+  const answer = await send(origin, { method: 'GET', path: `${pathname}${search}`, headers: {}, timeoutMs: 10_000 });
+  if (answer.status !== 200) throw new Error(`${url}: HTTP ${answer.status}`);
+  return parsePrometheusText(answer.text);
 }

@@ -1,0 +1,26 @@
+import { LOCK_ID_SEARCH_ATTRIBUTE } from '@lockkeys/contracts';
+import { ensureTemporalCli } from '@lockkeys/dev-stack';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+
+/** The project's Temporal CLI (`TEMPORAL_CLI`, `temporal` on PATH, or the cached build): dev-stack's locator. */
+export { cachedCliPath, ensureTemporalCli, findTemporalCli, TEMPORAL_CLI_VERSION } from '@lockkeys/dev-stack';
+
+/** The `LockId` search attribute (Int) every run carries, as a typed key. */
+export const LOCK_ID_KEY = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
+
+/**
+ * A real Temporal dev server of the suite's own: in memory, on 127.0.0.1 and a free port, from the project's CLI
+ * (never the SDK's download), with `LockId` registered. `extraArgs` go to `temporal server start-dev` (e.g.
+ * `--dynamic-config-value`). Tear it down with `teardown()`.
+ */
+export function startTemporalDevServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: ensureTemporalCli() },
+      ip: '127.0.0.1',
+      searchAttributes: [LOCK_ID_KEY],
+      extraArgs,
+    },
+  });
+}
