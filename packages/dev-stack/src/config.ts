@@ -11,6 +11,9 @@ const EnvSchema = z.object({
   TEMPORAL_UI_PORT: port(DEFAULT_PORTS.temporalUi),
   WORKER_HEALTH_PORT: port(DEFAULT_PORTS.workerHealth),
   WORKER_METRICS_PORT: port(DEFAULT_PORTS.workerMetrics),
+  // The second worker, with --engine=postgres only.
+  WORKER_2_HEALTH_PORT: port(DEFAULT_PORTS.worker2Health ?? 9466),
+  WORKER_2_METRICS_PORT: port(DEFAULT_PORTS.worker2Metrics ?? 9467),
   LOCKKEYS_DATA_DIR: z.string().min(1).optional(),
   JWT_SECRET: z.string().min(1).optional(),
   API_KEYS_FILE: z.string().min(1).optional(),
@@ -38,7 +41,7 @@ export function loadDevConfig(env: NodeJS.ProcessEnv = process.env): DevConfig {
   return {
     rootDir,
     dataDir: e.LOCKKEYS_DATA_DIR ?? resolve(rootDir, '.data'),
-    ports: { gateway: e.PORT, simulator: e.LOCK_SIM_PORT, temporal: e.TEMPORAL_PORT, temporalUi: e.TEMPORAL_UI_PORT, workerHealth: e.WORKER_HEALTH_PORT, workerMetrics: e.WORKER_METRICS_PORT },
+    ports: { gateway: e.PORT, simulator: e.LOCK_SIM_PORT, temporal: e.TEMPORAL_PORT, temporalUi: e.TEMPORAL_UI_PORT, workerHealth: e.WORKER_HEALTH_PORT, workerMetrics: e.WORKER_METRICS_PORT, worker2Health: e.WORKER_2_HEALTH_PORT, worker2Metrics: e.WORKER_2_METRICS_PORT },
     jwtSecret: e.JWT_SECRET,
     apiKeysFile: e.API_KEYS_FILE,
   };
