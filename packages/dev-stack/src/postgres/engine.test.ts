@@ -194,7 +194,10 @@ describeEngine('startPostgresEngine', () => {
       ports,
       print: (name, line) => failedLines.push(`[${name}] ${line}`),
       env: { ...process.env, TEMPORAL_SERVER_BIN: broken },
-    }).catch((e: unknown) => e as Error);
+    }).then(
+      async (started) => started.stop(),
+      (e: unknown) => e as Error,
+    );
     expect(error?.message).toMatch(/^temporal-history exited with code 3 before it was ready:\nbroken server: --root/);
     const postmaster = failedLines
       .map((line) => /\[postgres\] .*\[(\d+)\] LOG: {2}database system is ready/.exec(line)?.[1])
