@@ -17,6 +17,7 @@ import {
 } from './cluster';
 import { assertEnginePortsFree, type PostgresEnginePorts } from './ports';
 import {
+  ENGINE_NAMESPACE,
   NAMESPACE_SCRIPT,
   POSTGRES_USER,
   SCHEMA_SCRIPT,
@@ -212,7 +213,7 @@ export async function startPostgresEngine(options: PostgresEngineOptions): Promi
           PATH: env.PATH,
           HOME: env.HOME,
           TEMPORAL_ADDRESS: temporalAddress,
-          TEMPORAL_NAMESPACE: 'default',
+          TEMPORAL_NAMESPACE: ENGINE_NAMESPACE,
           TEMPORAL_CLI: temporalCli,
           REGISTER_RETRY_SECONDS: '1',
         },
@@ -223,7 +224,7 @@ export async function startPostgresEngine(options: PostgresEngineOptions): Promi
     signal?.throwIfAborted();
     if (namespace.code !== 0) {
       throw new Error(
-        `preparing namespace default failed (exit ${namespace.code}):\n${namespace.lines.slice(-10).join('\n')}`,
+        `preparing namespace ${ENGINE_NAMESPACE} failed (exit ${namespace.code}):\n${namespace.lines.slice(-10).join('\n')}`,
       );
     }
 

@@ -22,6 +22,9 @@ export type TemporalServiceName = 'frontend' | 'history' | 'matching' | 'worker'
 /** The four server processes, in start order (history and matching before the frontend that routes to them). */
 export const TEMPORAL_SERVICES: readonly TemporalServiceName[] = ['history', 'matching', 'frontend', 'worker'];
 
+/** The namespace the engine prepares (compose's temporal-namespace job: TEMPORAL_NAMESPACE). */
+export const ENGINE_NAMESPACE = 'default';
+
 /** PostgreSQL role of the engine's own cluster (its superuser, created by initdb; loopback trust, no password). */
 export const POSTGRES_USER = 'temporal';
 
