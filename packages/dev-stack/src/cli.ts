@@ -116,13 +116,19 @@ async function main(command: string | undefined, args: string[]): Promise<void> 
   if (command === 'ensure-temporal') {
     process.stdout.write(`${ensureTemporalCli()}\n`);
   } else if (command === 'ensure-postgres-engine') {
-    // Everything `dev --engine=postgres` needs, built or found once, without starting anything.
-    const binaries = { temporal: ensureTemporalCli(), ...ensureTemporalServerBinaries(), postgres: ensurePostgresBinaries().binDir };
+    // Everything `dev --engine=postgres` needs, built or found once, without starting anything. `--server-only`
+    // (npm test) builds the Go programs and leaves PostgreSQL, a system package, to the tests that need it.
+    const serverOnly = args.includes('--server-only');
+    const binaries = {
+      temporal: ensureTemporalCli(),
+      ...ensureTemporalServerBinaries(),
+      ...(!serverOnly && { postgres: ensurePostgresBinaries().binDir }),
+    };
     for (const [name, path] of Object.entries(binaries)) process.stdout.write(`${name} ${path}\n`);
   } else if (command === 'dev') {
     await dev(args);
   } else {
-    throw new Error('usage: cli.js <dev [--engine=dev|postgres]|ensure-temporal|ensure-postgres-engine>');
+    throw new Error('usage: cli.js <dev [--engine=dev|postgres]|ensure-temporal|ensure-postgres-engine [--server-only]>');
   }
 }
 
