@@ -167,6 +167,8 @@ const fullCommands = {
   dev: [['node', ['packages/dev-stack/dist/cli.js', 'dev', ...rest]]],
   test: [
     ['node', ['packages/dev-stack/dist/cli.js', 'ensure-temporal']],
+    // Builds the postgres engine's server binaries once, here rather than inside a Jest worker's time budget.
+    ['node', ['packages/dev-stack/dist/cli.js', 'ensure-postgres-engine', '--server-only']],
     ['pnpm', ['-r', '--workspace-concurrency=1', 'test', ...rest]],
   ],
 };

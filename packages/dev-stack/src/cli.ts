@@ -4,7 +4,16 @@ import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
 import { inheritedEnv, loadDevConfig, type DevConfig } from './config';
 import { mintJwt } from './credentials';
 import { portIsFree } from './ports';
-import { startStack, type Stack } from './stack';
+import {
+  EngineBinariesUnavailableError,
+  PortInUseError,
+  PostgresClusterError,
+  assertEnginePortsFree,
+  enginePortsFromEnv,
+  ensurePostgresBinaries,
+  ensureTemporalServerBinaries,
+} from './postgres';
+import { startStack, type Stack, type StackEngine } from './stack';
 import { TemporalCliUnavailableError, ensureTemporalCli, findTemporalCli } from './temporal-cli';
 
 /** Keys of the printed example: fixed, so pasting it again is an idempotent replay at the lock, not a 409. */
@@ -45,6 +54,9 @@ function banner(stack: Stack, config: DevConfig): string {
     `  gateway          ${stack.gatewayUrl}`,
     `  Temporal Web UI  ${stack.webUiUrl}/namespaces/default/workflows?query=LockId%3D123`,
     `  Temporal gRPC    ${stack.temporalAddress}`,
+    ...(stack.engine
+      ? [`  PostgreSQL       ${stack.engine.postgresUrl}  (cluster in ${stack.engine.postgresDir})`]
+      : []),
     `  lock simulator   ${stack.simulatorUrl}  (journal: ${stack.simulatorUrl}/locks/123/commands)`,
     '',
     'Add 3 keys to lock 123 (the JWT is valid for 24 hours):',
@@ -64,28 +76,69 @@ function banner(stack: Stack, config: DevConfig): string {
   ].join('\n');
 }
 
-async function dev(): Promise<void> {
+/** `--engine=postgres` or `--engine postgres`; default dev. */
+function engineFrom(args: string[]): StackEngine {
+  const index = args.findIndex((arg) => arg === '--engine' || arg.startsWith('--engine='));
+  if (index === -1) return 'dev';
+  const value = args[index]?.includes('=') ? args[index]?.split('=')[1] : args[index + 1];
+  if (value !== 'dev' && value !== 'postgres')
+    throw new Error(`--engine must be dev or postgres, not ${value ?? 'nothing'}`);
+  return value;
+}
+
+async function dev(args: string[]): Promise<void> {
   const config = loadDevConfig();
+  const engine = engineFrom(args);
+  // The postgres engine's own ports (frontend and Web UI are TEMPORAL_PORT and TEMPORAL_UI_PORT, checked below).
+  const enginePorts =
+    engine === 'postgres'
+      ? { ...enginePortsFromEnv(inheritedEnv()), frontend: config.ports.temporal, ui: config.ports.temporalUi }
+      : undefined;
+  const { ports } = config;
   const busy: string[] = [];
-  for (const [name, port] of Object.entries(config.ports)) {
-    if (!(await portIsFree(port))) busy.push(`${name} port ${port}`);
+  for (const [name, port] of Object.entries(ports)) {
+    // The dev engine runs one worker.
+    if (engine === 'dev' && name.startsWith('worker2')) continue;
+    if (port !== undefined && !(await portIsFree(port))) busy.push(`${name} port ${port}`);
   }
   if (busy.length > 0) {
     throw new Error(
       `already in use: ${busy.join(', ')} (another \`npm run dev\`? set PORT, LOCK_SIM_PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT to move)`,
     );
   }
-  const stack = await startStack({ rootDir: config.rootDir, dataDir: config.dataDir, ports: config.ports });
+  if (enginePorts) await assertEnginePortsFree(enginePorts);
+
+  // Ctrl-C while the stack starts aborts the start, which stops what already runs (PostgreSQL last).
+  const starting = new AbortController();
+  let stack: Stack | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\n[lockkeys] stopping...\n');
-    await stack.stop();
-    process.stdout.write('[lockkeys] stopped\n');
-    process.exit(code);
+    starting.abort();
+    await stack?.stop();
+    if (stack) {
+      process.stdout.write('[lockkeys] stopped\n');
+      process.exit(code);
+    }
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+  try {
+    stack = await startStack({
+      rootDir: config.rootDir,
+      dataDir: config.dataDir,
+      ports,
+      engine,
+      enginePorts,
+      signal: starting.signal,
+    });
+  } catch (error) {
+    if (!stopping) throw error;
+    process.stdout.write('[lockkeys] stopped\n');
+    process.exit(130);
+  }
+  if (stopping) return;
   for (const service of Object.values(stack.services)) {
     void service.exited.then((code) => {
       if (stopping) return;
@@ -96,22 +149,41 @@ async function dev(): Promise<void> {
   process.stdout.write(banner(stack, config));
 }
 
-async function main(command: string | undefined): Promise<void> {
+async function main(command: string | undefined, args: string[]): Promise<void> {
   if (command === 'ensure-temporal') {
     process.stdout.write(`${ensureTemporalCli()}\n`);
+  } else if (command === 'ensure-postgres-engine') {
+    // Everything `dev --engine=postgres` needs, built or found once, without starting anything. `--server-only`
+    // (npm test) builds the Go programs and leaves PostgreSQL, a system package, to the tests that need it.
+    const serverOnly = args.includes('--server-only');
+    const binaries = {
+      temporal: ensureTemporalCli(),
+      ...ensureTemporalServerBinaries(),
+      ...(!serverOnly && { postgres: ensurePostgresBinaries().binDir }),
+    };
+    for (const [name, path] of Object.entries(binaries)) process.stdout.write(`${name} ${path}\n`);
   } else if (command === 'dev') {
-    await dev();
+    await dev(args);
   } else {
-    throw new Error('usage: cli.js <dev|ensure-temporal>');
+    throw new Error(
+      'usage: cli.js <dev [--engine=dev|postgres]|ensure-temporal|ensure-postgres-engine [--server-only]>',
+    );
   }
 }
 
-main(process.argv[2]).catch((error: unknown) => {
+/** Errors whose message is the whole story (what is missing and how to get it); no "error:" in front. */
+const EXPLAINED = [TemporalCliUnavailableError, EngineBinariesUnavailableError, PostgresClusterError, PortInUseError];
+
+main(process.argv[2], process.argv.slice(3)).catch((error: unknown) => {
   if (error instanceof ConfigError) {
-    for (const problem of error.problems) process.stderr.write(`[lockkeys] invalid configuration: ${problem}\n`);
+    for (const problem of error.problems)
+      process.stderr.write(`[lockkeys] invalid configuration: ${problem}
+`);
   } else {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`[lockkeys] ${error instanceof TemporalCliUnavailableError ? '' : 'error: '}${message}\n`);
+    const explained = EXPLAINED.some((type) => error instanceof type);
+    process.stderr.write(`[lockkeys] ${explained ? '' : 'error: '}${message}
+`);
   }
   process.exit(1);
 });

@@ -10,6 +10,9 @@ const devEnv = {
   TEMPORAL_UI_PORT: port({ min: 1, default: DEFAULT_PORTS.temporalUi }),
   WORKER_HEALTH_PORT: port({ min: 1, default: DEFAULT_PORTS.workerHealth }),
   WORKER_METRICS_PORT: port({ min: 1, default: DEFAULT_PORTS.workerMetrics }),
+  // The second worker, with --engine=postgres only.
+  WORKER_2_HEALTH_PORT: port({ min: 1, default: DEFAULT_PORTS.worker2Health }),
+  WORKER_2_METRICS_PORT: port({ min: 1, default: DEFAULT_PORTS.worker2Metrics }),
   LOCKKEYS_DATA_DIR: text(),
   JWT_SECRET: secret(),
   API_KEYS_FILE: text(),
@@ -43,6 +46,8 @@ export function loadDevConfig(env: Env = process.env): DevConfig {
       temporalUi: vars.TEMPORAL_UI_PORT,
       workerHealth: vars.WORKER_HEALTH_PORT,
       workerMetrics: vars.WORKER_METRICS_PORT,
+      worker2Health: vars.WORKER_2_HEALTH_PORT,
+      worker2Metrics: vars.WORKER_2_METRICS_PORT,
     },
     jwtSecret: vars.JWT_SECRET,
     apiKeysFile: vars.API_KEYS_FILE,

@@ -4,3 +4,4 @@ export * from './ports';
 export * from './service';
 export * from './stack';
 export * from './temporal-cli';
+export * from './postgres';

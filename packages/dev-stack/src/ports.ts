@@ -10,6 +10,9 @@ export interface StackPorts {
   workerHealth: number;
   /** Worker Prometheus exporter (`/metrics`). */
   workerMetrics: number;
+  /** The second worker of the postgres engine. */
+  worker2Health: number;
+  worker2Metrics: number;
 }
 
 export const DEFAULT_PORTS: StackPorts = {
@@ -19,6 +22,8 @@ export const DEFAULT_PORTS: StackPorts = {
   gateway: 3000,
   workerHealth: 9465,
   workerMetrics: 9464,
+  worker2Health: 9466,
+  worker2Metrics: 9467,
 };
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (for tests that run a whole stack). */

@@ -3,12 +3,16 @@ import { join } from 'node:path';
 import { isTemporalClientVariable, loadTemporalConnection, type TemporalConnection } from '@lockkeys/config';
 import { inheritedEnv } from './config';
 import { type StackPorts } from './ports';
+import { DEFAULT_ENGINE_PORTS, startPostgresEngine, type PostgresEngine, type PostgresEnginePorts } from './postgres';
 import { answers200, startService, type RunningService, type ServiceSpec } from './service';
 import { ensureTemporalCli, temporalServing } from './temporal-cli';
 
-export type ServiceName = 'temporal' | 'lock-simulator' | 'worker' | 'gateway';
-/** Start order; stop goes the other way. */
-export const SERVICE_ORDER: readonly ServiceName[] = ['temporal', 'lock-simulator', 'worker', 'gateway'];
+export type ServiceName = 'temporal' | 'lock-simulator' | 'worker' | 'worker-2' | 'gateway';
+/** Start order; stop goes the other way. `worker-2` runs with the postgres engine only. */
+export const SERVICE_ORDER: readonly ServiceName[] = ['temporal', 'lock-simulator', 'worker', 'worker-2', 'gateway'];
+
+/** Which Temporal runs underneath: the dev server on SQLite, or the production engine on PostgreSQL. */
+export type StackEngine = 'dev' | 'postgres';
 
 export interface StackOptions {
   /** Repository root (holds apps/ and packages/, built). */
@@ -22,6 +26,15 @@ export interface StackOptions {
   temporalArgs?: string[];
   /** Where service output goes; default: prefixed lines on stdout. */
   print?: (name: string, line: string) => void;
+  /**
+   * `'dev'` (default): `temporal server start-dev`, one worker. `'postgres'`: the production engine (PostgreSQL, four
+   * Temporal server processes, the standalone Web UI on `ports.temporalUi`) and two workers.
+   */
+  engine?: StackEngine;
+  /** The postgres engine's other ports (frontend and Web UI come from `ports`); tests pass `freeEnginePorts()`. */
+  enginePorts?: Partial<PostgresEnginePorts>;
+  /** Aborting it during the start stops what already runs (Ctrl-C before the stack is up). */
+  signal?: AbortSignal;
 }
 
 /** A running local stack. */
@@ -40,6 +53,8 @@ export interface Stack {
   readonly simulatorUrl: string;
   readonly gatewayUrl: string;
   readonly services: Partial<Record<ServiceName, RunningService>>;
+  /** The postgres engine when `engine: 'postgres'` (its processes restart by themselves; `services.temporal` is unset). */
+  readonly engine?: PostgresEngine;
   /** Starts one service again (after a test stopped or killed it). */
   start(name: ServiceName): Promise<RunningService>;
   /** Stops every service we started, gateway first, Temporal last. */
@@ -50,6 +65,7 @@ const defaultPrint = (name: string, line: string) => process.stdout.write(`[${na
 
 /** Starts Temporal dev server, lock simulator, worker and gateway, each ready before the next one starts. */
 export async function startStack(options: StackOptions): Promise<Stack> {
+  const engine = options.engine ?? 'dev';
   const temporalCli = ensureTemporalCli();
   mkdirSync(options.dataDir, { recursive: true });
   const { ports } = options;
@@ -64,6 +80,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const temporal = loadTemporalConnection(appEnv);
   const node = process.execPath;
   const app = (path: string) => join(options.rootDir, path);
+  const workerSpec = (name: ServiceName, health: number, metrics: number): ServiceSpec => ({
+    name,
+    command: node,
+    args: [app('apps/worker/dist/main.js')],
+    env: { ...appEnv, WORKER_HEALTH_PORT: String(health), WORKER_METRICS_PORT: String(metrics) },
+    ready: () => answers200(`http://127.0.0.1:${health}/readyz`),
+    stopTimeoutMs: 40_000,
+  });
 
   const specs: Record<ServiceName, ServiceSpec> = {
     temporal: {
@@ -102,18 +126,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       ready: () => answers200(`${simulatorUrl}/healthz`),
     },
-    worker: {
-      name: 'worker',
-      command: node,
-      args: [app('apps/worker/dist/main.js')],
-      env: {
-        ...appEnv,
-        WORKER_HEALTH_PORT: String(ports.workerHealth),
-        WORKER_METRICS_PORT: String(ports.workerMetrics),
-      },
-      ready: () => answers200(`http://127.0.0.1:${ports.workerHealth}/readyz`),
-      stopTimeoutMs: 40_000,
-    },
+    worker: workerSpec('worker', ports.workerHealth, ports.workerMetrics),
+    'worker-2': workerSpec('worker-2', ports.worker2Health, ports.worker2Metrics),
     gateway: {
       name: 'gateway',
       command: node,
@@ -123,7 +137,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   };
 
+  const order = SERVICE_ORDER.filter((name) => (engine === 'postgres' ? name !== 'temporal' : name !== 'worker-2'));
   const services: Partial<Record<ServiceName, RunningService>> = {};
+  let postgresEngine: PostgresEngine | undefined;
   const stack: Stack = {
     temporalAddress,
     temporal,
@@ -133,19 +149,32 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     simulatorUrl,
     gatewayUrl,
     services,
+    get engine() {
+      return postgresEngine;
+    },
     async start(name) {
-      const service = await startService(specs[name], print);
+      if (!order.includes(name)) throw new Error(`${name} does not run with engine ${engine}`);
+      const service = await startService(specs[name], print, { signal: options.signal });
       services[name] = service;
       return service;
     },
     async stop() {
-      for (const name of [...SERVICE_ORDER].reverse()) {
+      for (const name of [...order].reverse()) {
         await services[name]?.stop();
       }
+      await postgresEngine?.stop();
     },
   };
   try {
-    for (const name of SERVICE_ORDER) await stack.start(name);
+    if (engine === 'postgres') {
+      postgresEngine = await startPostgresEngine({
+        dataDir: options.dataDir,
+        ports: { ...DEFAULT_ENGINE_PORTS, ...options.enginePorts, frontend: ports.temporal, ui: ports.temporalUi },
+        print,
+        signal: options.signal,
+      });
+    }
+    for (const name of order) await stack.start(name);
   } catch (error) {
     await stack.stop();
     throw error;

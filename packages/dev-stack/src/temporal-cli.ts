@@ -13,7 +13,8 @@ export class TemporalCliUnavailableError extends Error {
   override name = 'TemporalCliUnavailableError';
 }
 
-function isExecutable(path: string): boolean {
+/** True when `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;

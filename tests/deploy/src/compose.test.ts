@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { composeConfig, ensureComposeCli } from './compose-cli';
 import {
@@ -17,6 +17,7 @@ import {
 import { type ComposeDocument, dependenciesOf, environmentOf, interpolate, parseCompose } from './compose-file';
 import { dockerfileProblems, stagesOf } from './dockerfile';
 import { REPO_ROOT, repoPath } from './repo';
+import { TEMPORAL_DIR, hostPathOf, releaseOf, serverInvocation, temporalMount } from './temporal-compose';
 
 const COMPOSE_FILE = repoPath('docker-compose.yml');
 const composeText = readFileSync(COMPOSE_FILE, 'utf8');
@@ -35,6 +36,7 @@ const HOST_ENV: Readonly<Record<string, string>> = {
 };
 
 const APP_SERVICES = ['gateway', 'worker', 'lock-simulator'] as const;
+const SERVER_SERVICES = ['temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker'];
 
 /** What each app refuses to start without, or would start wrong without, in a container (its config.ts and SPEC). */
 const REQUIRED_ENVIRONMENT: EnvironmentRequirements = {
@@ -42,12 +44,12 @@ const REQUIRED_ENVIRONMENT: EnvironmentRequirements = {
     NODE_ENV: 'production',
     JWT_SECRET: null,
     API_KEYS_FILE: null,
-    TEMPORAL_ADDRESS: 'temporal:7233',
+    TEMPORAL_ADDRESS: 'temporal-frontend:7233',
     // The default 127.0.0.1 would be unreachable from outside the container.
     HOST: '0.0.0.0',
   },
   worker: {
-    TEMPORAL_ADDRESS: 'temporal:7233',
+    TEMPORAL_ADDRESS: 'temporal-frontend:7233',
     LOCK_BACKEND_URL: 'http://lock-simulator:3100',
     LOCK_BACKEND_TOKEN: null,
     WORKER_HEALTH_HOST: '0.0.0.0',
@@ -86,10 +88,23 @@ describe('docker-compose.yml', () => {
     expect(composeProblems(composeText, REPO_ROOT)).toEqual([]);
   });
 
-  it('runs Temporal on PostgreSQL, its UI and admin job, and the three apps; no version: key (the spec dropped it)', () => {
+  it('runs Temporal on PostgreSQL as four services, its UI, two setup jobs, and the three apps; no version: key', () => {
     expect(Object.keys(compose.services ?? {}).sort()).toEqual(
-      ['gateway', 'lock-simulator', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'worker'].sort(),
+      [
+        'gateway',
+        'lock-simulator',
+        'postgresql',
+        'temporal-schema',
+        'temporal-frontend',
+        'temporal-history',
+        'temporal-matching',
+        'temporal-worker',
+        'temporal-namespace',
+        'temporal-ui',
+        'worker',
+      ].sort(),
     );
+    // The spec dropped it.
     expect(compose).not.toHaveProperty('version');
   });
 
@@ -141,44 +156,60 @@ describe('docker-compose.yml', () => {
     expect(String(Array.isArray(test) ? test[3] : '')).toContain(`http://127.0.0.1:${port}${path}`);
   });
 
-  it('starts worker and gateway only after LockId is registered and Temporal is healthy', () => {
+  it('starts worker and gateway only after the namespace is ready and the frontend is healthy', () => {
     for (const name of ['worker', 'gateway']) {
       expect(dependenciesOf(service(name))).toMatchObject({
-        temporal: 'service_healthy',
-        'temporal-admin-tools': 'service_completed_successfully',
+        'temporal-frontend': 'service_healthy',
+        'temporal-namespace': 'service_completed_successfully',
       });
     }
     expect(dependenciesOf(service('worker'))).toMatchObject({ 'lock-simulator': 'service_healthy' });
-    expect(dependenciesOf(service('temporal'))).toEqual({ postgresql: 'service_healthy' });
+    expect(dependenciesOf(service('temporal-schema'))).toEqual({ postgresql: 'service_healthy' });
+    for (const name of SERVER_SERVICES) {
+      expect(dependenciesOf(service(name))).toEqual({ 'temporal-schema': 'service_completed_successfully' });
+    }
+    expect(dependenciesOf(service('temporal-namespace'))).toEqual({ 'temporal-frontend': 'service_healthy' });
   });
 
-  it('runs temporal/register-search-attributes.sh as the admin-tools job', () => {
-    const job = service('temporal-admin-tools');
-    const mount = (job.volumes ?? []).find(
-      (volume): volume is string =>
-        typeof volume === 'string' && volume.startsWith('./temporal/register-search-attributes.sh:'),
-    );
-    const target = mount?.split(':')[1];
-    expect(target).toBeDefined();
-    expect(job.entrypoint).toEqual(['/bin/sh', target]);
-    expect(environmentOf(job)).toMatchObject({ TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default' });
+  it.each([
+    ['temporal-schema', 'setup-schema.sh', { SQL_HOST: 'postgresql', SQL_PORT: '5432', SQL_USER: 'temporal' }],
+    [
+      'temporal-namespace',
+      'register-search-attributes.sh',
+      { TEMPORAL_ADDRESS: 'temporal-frontend:7233', TEMPORAL_NAMESPACE: 'default' },
+    ],
+  ])('runs the one-shot %s job: temporal/%s from the read-only temporal/ mount', (name, script, environment) => {
+    const job = service(name);
+    expect(job.entrypoint).toEqual(['/bin/sh', `${temporalMount(job)}/${script}`]);
+    expect(hostPathOf(job, `${temporalMount(job)}/${script}`)).toBe(join(TEMPORAL_DIR, script));
+    expect(environmentOf(job)).toMatchObject(environment);
+    // Retried a few times, never restarted after success (the apps wait for its exit 0).
+    expect(job.restart).toMatch(/^on-failure:\d+$/);
   });
 
-  it('mounts the dynamic config file that DYNAMIC_CONFIG_FILE_PATH names', () => {
-    const temporal = service('temporal');
-    const mount = (temporal.volumes ?? []).find(
-      (volume): volume is string => typeof volume === 'string' && volume.startsWith('./temporal/'),
-    );
-    const [source = '', target = ''] = mount?.split(':') ?? [];
-    expect(target).toBe('/etc/temporal/config/dynamicconfig');
-    const configPath = environmentOf(temporal).DYNAMIC_CONFIG_FILE_PATH ?? '';
-    // auto-setup resolves the path from /etc/temporal.
-    const inContainer = join('/etc/temporal', configPath);
-    expect(inContainer.startsWith(`${target}/`)).toBe(true);
-    const onHost = join(REPO_ROOT, source, relative(target, inContainer));
-    expect(existsSync(onHost)).toBe(true);
+  it('gives each server container one service, its own address, and the PostgreSQL it shares', () => {
+    for (const name of SERVER_SERVICES) {
+      const server = service(name);
+      expect(serverInvocation(server)?.service).toBe(name.replace('temporal-', ''));
+      expect(String((server.entrypoint as string[] | undefined)?.[2])).toContain('BIND_ON_IP="$$(hostname -i)"');
+      expect(environmentOf(server)).toMatchObject({ POSTGRES_SEEDS: 'postgresql', DB_PORT: '5432' });
+      expect(server.restart).toBe('unless-stopped');
+      expect(server.healthcheck?.test).toBeDefined();
+    }
+    // Only the frontend is published, on loopback.
+    expect(service('temporal-frontend').ports).toEqual(['127.0.0.1:7233:7233']);
+    for (const name of SERVER_SERVICES.filter((server) => server !== 'temporal-frontend')) {
+      expect(service(name).ports).toBeUndefined();
+    }
+  });
 
-    const dynamicConfig = parse(readFileSync(onHost, 'utf8')) as Record<string, unknown>;
+  it('mounts the dynamic config file that DYNAMIC_CONFIG_FILE_PATH names, in the format the server reads', () => {
+    const frontend = service('temporal-frontend');
+    const onHost = hostPathOf(frontend, environmentOf(frontend).DYNAMIC_CONFIG_FILE_PATH ?? '');
+    expect(onHost).toBeDefined();
+    expect(existsSync(onHost ?? '')).toBe(true);
+
+    const dynamicConfig = parse(readFileSync(onHost ?? '', 'utf8')) as Record<string, unknown>;
     for (const [key, entries] of Object.entries(dynamicConfig)) {
       // Each key holds a list of { value, constraints }; a bare value is ignored by the server with only a log line.
       expect({ key, entries }).toEqual({
@@ -186,15 +217,23 @@ describe('docker-compose.yml', () => {
         entries: expect.arrayContaining([expect.objectContaining({ value: expect.anything() })]),
       });
     }
-    expect(dynamicConfig).toHaveProperty(['system.forceSearchAttributesCacheRefreshOnRead', 0, 'value'], true);
-    expect(dynamicConfig).toHaveProperty(['frontend.enableUpdateWorkflowExecution', 0, 'value'], true);
+    for (const key of [
+      'system.forceSearchAttributesCacheRefreshOnRead',
+      'frontend.enableUpdateWorkflowExecution',
+      'frontend.enableExecuteMultiOperation',
+      'system.enableActivityEagerExecution',
+    ]) {
+      expect(dynamicConfig).toHaveProperty([key, 0, 'value'], true);
+    }
     expect(dynamicConfig).toHaveProperty(['limit.maxIDLength', 0, 'value'], 255);
   });
 
-  it('pins Temporal server and admin tools to the same server release', () => {
-    const release = (image: string | undefined) => /:(\d+\.\d+\.\d+)/.exec(image ?? '')?.[1];
-    expect(release(service('temporal').image)).toBeDefined();
-    expect(release(service('temporal-admin-tools').image)).toBe(release(service('temporal').image));
+  it('pins the four server containers and both admin-tools jobs to one server release', () => {
+    const releases = [...SERVER_SERVICES, 'temporal-schema', 'temporal-namespace'].map((name) =>
+      releaseOf(service(name).image),
+    );
+    expect(releases[0]).toBeDefined();
+    expect(new Set(releases)).toEqual(new Set([releases[0]]));
   });
 });
 
@@ -261,7 +300,7 @@ services:
     deploy: { replicas: 2 }
     depends_on: { lock-simulator: { condition: service_healthy } }
     environment:
-      TEMPORAL_ADDRESS: temporal:7233
+      TEMPORAL_ADDRESS: temporal-frontend:7233
       LOCK_BACKEND_URL: http://lock-simulator:3100
       LOCK_BACKEND_TOKEN: \${LOCK_BACKEND_TOKEN:?set LOCK_BACKEND_TOKEN}
       WORKER_HEALTH_HOST: 0.0.0.0
@@ -274,7 +313,7 @@ services:
       HOST: 0.0.0.0
       JWT_SECRET: \${JWT_SECRET:?set JWT_SECRET}
       API_KEYS_FILE: /run/secrets/api_keys
-      TEMPORAL_ADDRESS: temporal:7233
+      TEMPORAL_ADDRESS: temporal-frontend:7233
     secrets: [api_keys]
     healthcheck: { test: ['CMD', 'node', '-e', 'probe(3000)'] }
 secrets:

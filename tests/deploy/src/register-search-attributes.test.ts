@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import { ensureTemporalCli, freePort, type RunningService, startService, temporalServing } from '@lockkeys/dev-stack';
 import { repoPath } from './repo';
 
-// The script the temporal-admin-tools service runs, against a real Temporal dev server instead of the compose one.
+// The script compose's temporal-namespace job and the postgres engine run, against a real Temporal dev server.
 const SCRIPT = repoPath('temporal', 'register-search-attributes.sh');
 
 const temporalCli = ensureTemporalCli();
@@ -101,19 +101,40 @@ afterAll(async () => {
 });
 
 describe('temporal/register-search-attributes.sh', () => {
-  it('waits for a server that is not up yet, then registers LockId as Int', async () => {
+  it('waits for a server that is not up yet, then registers LockId as Int and OrgId as Keyword', async () => {
     const run = await firstRun;
     expect(run).toMatchObject({ code: 0 });
     expect(run?.output).toContain("waiting for namespace 'default'");
     expect(run?.output).toContain("LockId (Int) registered in 'default'");
+    expect(run?.output).toContain("OrgId (Keyword) registered in 'default'");
     expect(searchAttributes(address, 'default')).toMatch(/^\s*LockId\s+Int\s*$/m);
+    expect(searchAttributes(address, 'default')).toMatch(/^\s*OrgId\s+Keyword\s*$/m);
+  });
+
+  it('creates a namespace that does not exist, with 7 days of retention, then registers both', async () => {
+    const run = await runScript({
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: 'fresh',
+      REGISTER_RETRY_SECONDS: '1',
+    });
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.output).toContain("creating namespace 'fresh' (retention 168h)");
+    const described = spawnSync(
+      temporalCli,
+      ['operator', 'namespace', 'describe', '--address', address, '--namespace', 'fresh', '-o', 'json'],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(described.stdout)).toMatchObject({ config: { workflowExecutionRetentionTtl: '604800s' } });
+    expect(searchAttributes(address, 'fresh')).toMatch(/^\s*OrgId\s+Keyword\s*$/m);
   });
 
   it('changes nothing when LockId is already registered (every `docker compose up` runs it again)', async () => {
     const run = await runScript({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' });
     expect(run).toMatchObject({ code: 0 });
-    expect(run.output).toContain('already registered');
+    expect(run.output).toContain("LockId (Int) is already registered in 'default'; nothing to do");
+    expect(run.output).toContain("OrgId (Keyword) is already registered in 'default'; nothing to do");
     expect(run.output).not.toContain('registering');
+    expect(run.output).not.toContain('creating namespace');
   });
 
   it('fails, naming both types, when LockId exists with another type', async () => {
