@@ -36,7 +36,11 @@ export default tseslint.config(
   {
     // Workflow code is replayed: it must stay deterministic (no Node builtins, no own clock or randomness).
     files: ['packages/workflows/src/**/*.ts'],
-    ignores: ['packages/workflows/src/**/*.test.ts', 'packages/workflows/src/testing/**'],
+    ignores: [
+      'packages/workflows/src/**/*.test.ts',
+      'packages/workflows/src/testing/**',
+      'packages/workflows/src/worker/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -2,24 +2,28 @@ import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
-  type BulkAddKeysAccepted,
-  type BulkAddKeysInput,
-  bulkAddKeysBodySchema,
-  idempotencyKeySchema,
-  instanceIdSchema,
+  httpRoutes,
   issuesToDetails,
-  lockIdSchema,
+  methodsByPath,
+  toExpressPath,
+  type HttpRoutes,
+  type OperationId,
+  type ParsedRequest,
+  type RouteDeclaration,
+  type RouteResult,
 } from '@lockkeys/contracts';
-import express, { type Express, type RequestHandler, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { type Authenticator, createAuthenticator, type Principal } from './auth';
 import type { GatewayConfig } from './config';
 import { docsAsset, docsContentSecurityPolicy, docsPage } from './docs';
 import {
   BadRequestError,
   errorHandler,
+  MethodNotAllowedError,
   NotFoundError,
   notFound,
   PayloadTooLargeError,
@@ -31,13 +35,13 @@ import {
 } from './errors';
 import { createGatewayMetrics, type GatewayMetrics, requestMetrics } from './metrics';
 import { createOpenApiDocument } from './openapi';
-import { createRouteResolver } from './routes';
+import { createRouteResolver } from './route-labels';
 import type { RunRef, RunService } from './runs';
 
 /** What {@link createApp} needs; tests pass a fake `runs`. */
 export interface AppDependencies {
   config: GatewayConfig;
-  /** Starts, reads and cancels runs (Temporal in production). */
+  /** Starts, lists, reads, cancels, pauses and resumes runs (Temporal in production). */
   runs: RunService;
   logger: Logger;
   /** Where `/metrics` reads from; a fresh registry per app unless given. */
@@ -50,65 +54,155 @@ interface GatewayLocals {
   /** The request's logger; carries `lockId` and `instanceId` once they are parsed. */
   log: Logger;
   principal?: Principal;
-  lockId?: number;
-  instanceId?: string;
-  idempotencyKey?: string;
+  /** Path parameters, query, headers and body as the route's declaration parsed them. */
+  parsed?: ParsedInput;
 }
+
+/** A request as its route's schemas parsed it; each handler sees it typed by its own declaration. */
+interface ParsedInput {
+  params: Record<string, unknown>;
+  query: Record<string, unknown>;
+  headers: Record<string, unknown>;
+  body: unknown;
+}
+
+/** What a JSON handler gets besides its parsed request. */
+interface HandlerContext {
+  /** Who calls (routes on `/locks` only). */
+  principal: Principal;
+  /** The request's logger, with `lockId` and `instanceId` when the route has them. */
+  log: Logger;
+  /** Adds fields to this request's log lines from here on (the access log included); returns that logger. */
+  annotate(fields: Record<string, unknown>): Logger;
+}
+
+/** How the app calls any JSON handler once its input is parsed (each is typed by its own declaration above it). */
+type AnyJsonHandler = (
+  request: ParsedInput,
+  context: HandlerContext,
+) => Promise<{ status: number; body: unknown; headers?: Record<string, string> }>;
+
+/** A route whose answers are JSON: it returns one of its declared success answers, or throws. */
+type JsonHandler<R extends RouteDeclaration> = (
+  request: ParsedRequest<R>,
+  context: HandlerContext,
+) => Promise<RouteResult<R>>;
+type ServesRaw<R extends RouteDeclaration> =
+  Extract<R['responses'][keyof R['responses']], { kind: 'raw' }> extends never ? false : true;
+/** One handler per declared route: typed from its declaration for JSON routes, plain Express for the others. */
+type RouteHandlers = {
+  [K in OperationId]: ServesRaw<HttpRoutes[K]> extends true ? RequestHandler : JsonHandler<HttpRoutes[K]>;
+};
 
 // Echo a caller's request id only when it is short and harmless in headers and logs.
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Enough to fix a request; a body with thousands of bad keys must not produce a multi-megabyte answer.
 const MAX_DETAILS = 100;
 const RATE_LIMIT_WINDOW_MS = 60_000;
+const DEFAULT_LIST_LIMIT = 20;
 
 const locals = (res: Response) => res.locals as GatewayLocals;
 
 /**
- * Builds the gateway's express app (it does not listen): health probes, `/metrics`, `/openapi.json`, `/docs`,
- * `POST /locks/{lockId}/BulkAddKeys`, `GET .../BulkAddKeys/{instanceId}`, `POST .../BulkAddKeys/{instanceId}/cancel`,
- * and one error middleware that turns every failure into SPEC's error body. Checks run in this order on `/locks`:
- * credentials (401), per-API-key rate limit (429), `lockId` (400), authorization (403), then the route's own input.
- * Every route sits on the app with its full path, so `servedRoutes` (metrics labels, the OpenAPI test) sees it.
+ * Builds the gateway's express app (it does not listen) from the routes declared in `@lockkeys/contracts`: each
+ * declaration gives its Express route, its parsing (params, query, headers, body by their zod schemas) and its part
+ * of `/openapi.json`; the handlers below only call the RunService and say which answer it is. On `/locks`, checks
+ * run in this order: method (405), credentials (401), per-API-key rate limit (429), `lockId` (400), authorization
+ * (403), then the route's own input. One error middleware turns every failure into SPEC's error body.
  */
 export function createApp({ config, runs, logger, metrics = createGatewayMetrics() }: AppDependencies): Express {
   const authenticator = createAuthenticator(config);
-  const bodySchema = bulkAddKeysBodySchema({
-    maxKeysPerRequest: config.limits.maxKeysPerRequest,
-    maxKeyIndex: config.limits.maxKeyIndex,
-  });
+  const routes = httpRoutes(config.limits);
   // Built once at start-up: a schema that cannot be documented fails here, not on the first request.
-  const openApiJson = JSON.stringify(createOpenApiDocument(config.limits));
+  const openApiJson = JSON.stringify(createOpenApiDocument(routes, config.limits));
+
+  const runRef = (params: { lockId: number; instanceId: string }, context: HandlerContext): RunRef => ({
+    instanceId: params.instanceId,
+    lockId: params.lockId,
+    orgId: context.principal.orgId,
+  });
+  const handlers: RouteHandlers = {
+    async startBulkAddKeys({ params, headers, body }, { principal, annotate }) {
+      const idempotencyKey = headers['Idempotency-Key'];
+      const input = { lockId: params.lockId, orgId: principal.orgId, requestedBy: principal.subject, keys: body.keys };
+      const { instanceId, replayed } = await runs.start({
+        input,
+        ...(idempotencyKey !== undefined && { idempotencyKey }),
+      });
+      metrics.workflowsStarted.inc({ replayed: String(replayed) });
+      // From here on (this line and the access log) the request's lines carry the run's instanceId too.
+      annotate({ instanceId }).info(
+        { orgId: principal.orgId, apiKeyId: principal.apiKeyId, keyCount: input.keys.length, replayed },
+        replayed ? 'bulkAddKeys replayed' : 'bulkAddKeys started',
+      );
+      return {
+        status: 202,
+        headers: {
+          Location: `/locks/${params.lockId}/BulkAddKeys/${encodeURIComponent(instanceId)}`,
+          ...(replayed && { 'Idempotent-Replayed': 'true' }),
+        },
+        body: { success: true, lockId: params.lockId, instanceId },
+      };
+    },
+    async listBulkAddKeysRuns({ params, query }, { principal }) {
+      const { status, cursor } = query;
+      const list = await runs.list({
+        lockId: params.lockId,
+        orgId: principal.orgId,
+        limit: query.limit ?? DEFAULT_LIST_LIMIT,
+        ...(status !== undefined && { status }),
+        ...(cursor !== undefined && { cursor }),
+      });
+      return { status: 200, body: list };
+    },
+    async getBulkAddKeysRun({ params }, context) {
+      return { status: 200, body: await runs.status(runRef(params, context)) };
+    },
+    async cancelBulkAddKeysRun({ params }, context) {
+      context.log.info({ apiKeyId: context.principal.apiKeyId }, 'bulkAddKeys cancel requested');
+      return { status: 202, body: await runs.cancel(runRef(params, context)) };
+    },
+    async pauseBulkAddKeysRun({ params }, context) {
+      context.log.info({ apiKeyId: context.principal.apiKeyId }, 'bulkAddKeys pause requested');
+      return { status: 202, body: await runs.pause(runRef(params, context)) };
+    },
+    async resumeBulkAddKeysRun({ params }, context) {
+      context.log.info({ apiKeyId: context.principal.apiKeyId }, 'bulkAddKeys resume requested');
+      return { status: 202, body: await runs.resume(runRef(params, context)) };
+    },
+    async healthz() {
+      return { status: 200, body: { status: 'ok' } };
+    },
+    async readyz() {
+      const ready = await runs.ready().catch(() => false);
+      if (!ready) throw new ServiceUnavailableError('The workflow service is not reachable');
+      return { status: 200, body: { status: 'ok' } };
+    },
+    // No credentials (SPEC Operations). Scrapes are counted like any route: one label set, so no cardinality growth.
+    metrics: async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    },
+    openapi: (_req, res) => {
+      res.type('json').send(openApiJson);
+    },
+    docs: (req, res, next) => docsContentSecurityPolicy(req, res, () => docsPage(req, res, next)),
+    docsAsset: (req, res, next) => docsContentSecurityPolicy(req, res, () => docsAsset(req, res, next)),
+  };
 
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(requestMetrics(metrics, createRouteResolver(app)));
+  app.use(requestMetrics(metrics, createRouteResolver(routes)));
   app.use(requestContext(logger));
   app.use(helmet());
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-
-  app.get('/readyz', async (_req, res) => {
-    const ready = await runs.ready().catch(() => false);
-    if (!ready) throw new ServiceUnavailableError('The workflow service is not reachable');
-    res.json({ status: 'ok' });
-  });
-
-  // No credentials (SPEC Operations). Scrapes are counted like any route: one label set, so no cardinality growth.
-  app.get('/metrics', async (_req, res) => {
-    const text = await metrics.registry.metrics();
-    res.type(metrics.registry.contentType).send(text);
-  });
-
-  app.get('/openapi.json', (_req, res) => {
-    res.type('json').send(openApiJson);
-  });
-
-  app.get('/docs', docsContentSecurityPolicy, docsPage);
-  app.get('/docs/:asset', docsContentSecurityPolicy, docsAsset);
-
+  // A known path asked with a method it does not serve is 405 with Allow, before anything else is looked at.
+  for (const [path, allowed] of methodsByPath(routes)) {
+    app.all(toExpressPath(path), (req, _res, next) => {
+      if (!allowed.includes(req.method)) throw new MethodNotAllowedError(req.method, allowed);
+      next();
+    });
+  }
   // Everything under /locks needs credentials, checked before the path or body is even looked at; the rate
   // limit comes right after, keyed by API key, so anonymous floods never spend a customer's budget.
   app.use(
@@ -116,78 +210,167 @@ export function createApp({ config, runs, logger, metrics = createGatewayMetrics
     authenticate(authenticator, metrics),
     perApiKeyRateLimit(config.limits.rateLimitPerMinute, logger, metrics),
   );
-  const lockAccess = [parseLockId, authorizeLock(authenticator)];
 
-  app.post(
-    '/locks/:lockId/BulkAddKeys',
-    ...lockAccess,
-    requireJsonContentType,
-    rejectDeclaredOversizeBody(config.limits.maxBodyBytes),
-    parseIdempotencyKey,
-    // Content type was checked above, so parse whatever came; inflate off keeps MAX_BODY_BYTES a true bound,
-    // and strict off lets zod say "body must be a JSON object" instead of "not JSON" for `"text"` or `null`.
-    express.json({
-      limit: config.limits.maxBodyBytes,
-      strict: false,
-      type: () => true,
-      inflate: false,
-      verify: rejectInvalidUtf8,
-    }),
-    async (req, res) => {
-      const { principal, lockId, idempotencyKey } = locals(res);
-      if (principal === undefined || lockId === undefined) throw new Error('route wiring: principal or lockId missing');
-      if (req.body === undefined) throw new BadRequestError('Request body is required');
-      const body = bodySchema.safeParse(req.body);
-      if (!body.success) {
-        throw new BadRequestError('Request body is invalid', issuesToDetails(body.error.issues).slice(0, MAX_DETAILS));
-      }
-
-      const input: BulkAddKeysInput = {
-        lockId,
-        orgId: principal.orgId,
-        requestedBy: principal.subject,
-        keys: body.data.keys,
-      };
-      const { instanceId, replayed } = await runs.start({
-        input,
-        ...(idempotencyKey !== undefined && { idempotencyKey }),
-      });
-
-      metrics.workflowsStarted.inc({ replayed: String(replayed) });
-      // From here on (this line and the access log) the request's lines carry the run's instanceId too.
-      const log = (locals(res).log = locals(res).log.child({ instanceId }));
-      log.info(
-        { orgId: principal.orgId, apiKeyId: principal.apiKeyId, keyCount: input.keys.length, replayed },
-        replayed ? 'bulkAddKeys replayed' : 'bulkAddKeys started',
-      );
-      const accepted: BulkAddKeysAccepted = { success: true, lockId, instanceId };
-      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-      res
-        .status(202)
-        .setHeader('Location', `/locks/${lockId}/BulkAddKeys/${encodeURIComponent(instanceId)}`)
-        .json(accepted);
-    },
-  );
-
-  app.get('/locks/:lockId/BulkAddKeys/:instanceId', ...lockAccess, parseInstanceId, async (_req, res) => {
-    res.json(await runs.status(runRef(res)));
-  });
-
-  // Cancel takes no body: whatever came (any type, any size) is never read, so it cannot matter.
-  app.post('/locks/:lockId/BulkAddKeys/:instanceId/cancel', ...lockAccess, parseInstanceId, async (_req, res) => {
-    const ref = runRef(res);
-    const status = await runs.cancel(ref);
-    // lockId and instanceId are on the request's logger already.
-    locals(res).log.info(
-      { orgId: ref.orgId, apiKeyId: locals(res).principal?.apiKeyId },
-      'bulkAddKeys cancel requested',
+  for (const operationId of Object.keys(routes) as OperationId[]) {
+    const declaration: RouteDeclaration = routes[operationId];
+    // Each handler was type-checked against its own declaration in `handlers`; here they are all alike.
+    const handler: unknown = handlers[operationId];
+    const serve = servesRaw(declaration) ? (handler as RequestHandler) : answerJson(handler as AnyJsonHandler);
+    app[declaration.method](
+      toExpressPath(declaration.path),
+      ...inputParsers(declaration, authenticator, config),
+      serve,
     );
-    res.status(202).json(status);
-  });
+  }
 
   app.use(notFound);
   app.use(errorHandler({ logger, maxBodyBytes: config.limits.maxBodyBytes }));
   return app;
+}
+
+function servesRaw(declaration: RouteDeclaration): boolean {
+  return Object.values(declaration.responses).some((response) => response.kind === 'raw');
+}
+
+/** The middlewares a declaration asks for, in SPEC's check order. */
+function inputParsers(
+  declaration: RouteDeclaration,
+  authenticator: Authenticator,
+  config: GatewayConfig,
+): RequestHandler[] {
+  const { params, query, headers, body } = declaration.request;
+  const parsers: RequestHandler[] = [startParsing];
+  if (params !== undefined) parsers.push(parseParams(params));
+  if (declaration.authenticated) parsers.push(authorizeLock(authenticator));
+  if (body !== undefined) {
+    parsers.push(requireJsonContentType, rejectDeclaredOversizeBody(config.limits.maxBodyBytes));
+  }
+  if (headers !== undefined) parsers.push(parseHeaders(headers));
+  if (query !== undefined) parsers.push(parseQuery(query));
+  if (body !== undefined) {
+    // Content type was checked above, so parse whatever came; inflate off keeps MAX_BODY_BYTES a true bound,
+    // and strict off lets zod say "body must be a JSON object" instead of "not JSON" for `"text"` or `null`.
+    parsers.push(
+      express.json({
+        limit: config.limits.maxBodyBytes,
+        strict: false,
+        type: () => true,
+        inflate: false,
+        verify: rejectInvalidUtf8,
+      }),
+      parseBody(body.schema),
+    );
+  }
+  return parsers;
+}
+
+const emptyParsed = (): ParsedInput => ({ params: {}, query: {}, headers: {}, body: undefined });
+
+const startParsing: RequestHandler = (_req, res, next) => {
+  locals(res).parsed = emptyParsed();
+  next();
+};
+
+const parsedOf = (res: Response) => locals(res).parsed ?? emptyParsed();
+
+/**
+ * Path parameters: a bad `lockId` is 400; a malformed `instanceId` answers exactly like an unknown or foreign one
+ * (404): its shape reveals nothing. Parsed parameters go on the request's logger.
+ */
+function parseParams(schema: z.ZodObject): RequestHandler {
+  return (req, res, next) => {
+    const parsed = schema.safeParse(req.params);
+    if (!parsed.success) {
+      if (parsed.error.issues.some((issue) => issue.path[0] === 'lockId')) {
+        throw new BadRequestError(
+          'lockId is invalid',
+          parsed.error.issues
+            .filter((i) => i.path[0] === 'lockId')
+            .map((i) => ({ path: 'lockId', message: i.message })),
+        );
+      }
+      throw new NotFoundError(RUN_NOT_FOUND_MESSAGE);
+    }
+    parsedOf(res).params = parsed.data as Record<string, unknown>;
+    const { lockId, instanceId } = parsed.data as { lockId?: number; instanceId?: string };
+    locals(res).log = locals(res).log.child({
+      ...(lockId !== undefined && { lockId }),
+      ...(instanceId !== undefined && { instanceId }),
+    });
+    next();
+  };
+}
+
+function authorizeLock(authenticator: Authenticator): RequestHandler {
+  return (_req, res, next) => {
+    const { principal } = locals(res);
+    const lockId = (parsedOf(res).params as { lockId?: number }).lockId;
+    if (principal === undefined || lockId === undefined) throw new Error('route wiring: principal or lockId missing');
+    authenticator.authorize(principal, lockId);
+    next();
+  };
+}
+
+/** Declared request headers, each by its schema (`Idempotency-Key`). */
+function parseHeaders(schema: z.ZodObject): RequestHandler {
+  return (req, res, next) => {
+    const values = Object.fromEntries(Object.keys(schema.shape).map((name) => [name, req.get(name)]));
+    const parsed = schema.safeParse(values);
+    if (!parsed.success) {
+      const [first] = parsed.error.issues;
+      const name = String(first?.path[0] ?? 'header');
+      throw new BadRequestError(
+        `${name} is invalid`,
+        parsed.error.issues.map((issue) => ({ path: String(issue.path[0] ?? name), message: issue.message })),
+      );
+    }
+    parsedOf(res).headers = parsed.data as Record<string, unknown>;
+    next();
+  };
+}
+
+/** A declared query is strict: anything it does not name is 400, each problem in `details`. */
+function parseQuery(schema: z.ZodObject): RequestHandler {
+  return (req, res, next) => {
+    const parsed = schema.safeParse({ ...(req.query as Record<string, unknown>) });
+    if (!parsed.success) {
+      throw new BadRequestError('Query is invalid', issuesToDetails(parsed.error.issues).slice(0, MAX_DETAILS));
+    }
+    parsedOf(res).query = parsed.data as Record<string, unknown>;
+    next();
+  };
+}
+
+function parseBody(schema: z.ZodType): RequestHandler {
+  return (req, res, next) => {
+    if (req.body === undefined) throw new BadRequestError('Request body is required');
+    const parsed = schema.safeParse(req.body);
+    if (!parsed.success) {
+      throw new BadRequestError('Request body is invalid', issuesToDetails(parsed.error.issues).slice(0, MAX_DETAILS));
+    }
+    parsedOf(res).body = parsed.data;
+    next();
+  };
+}
+
+/** Runs a JSON handler and sends the answer it chose, with its headers. */
+function answerJson(handler: AnyJsonHandler): RequestHandler {
+  return async (_req, res) => {
+    const requestLocals = locals(res);
+    const context: HandlerContext = {
+      // Routes without credentials never read it.
+      principal: requestLocals.principal as Principal,
+      log: requestLocals.log,
+      annotate: (fields) => (requestLocals.log = requestLocals.log.child(fields)),
+    };
+    const answer = (await handler(parsedOf(res), context)) as {
+      status: number;
+      body: unknown;
+      headers?: Record<string, string>;
+    };
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+    res.status(answer.status).json(answer.body);
+  };
 }
 
 /** Request id, child logger, caching policy and one access-log line per request. */
@@ -234,7 +417,7 @@ function perApiKeyRateLimit(limitPerMinute: number, logger: Logger, metrics: Gat
     limit: limitPerMinute,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    keyGenerator: (_req, res) => {
+    keyGenerator: (_req: Request, res: Response) => {
       const apiKeyId = locals(res).principal?.apiKeyId;
       if (apiKeyId === undefined) throw new Error('route wiring: rate limit before authentication');
       return apiKeyId;
@@ -246,48 +429,6 @@ function perApiKeyRateLimit(limitPerMinute: number, logger: Logger, metrics: Gat
     },
     logger,
   });
-}
-
-const parseLockId: RequestHandler = (req, res, next) => {
-  const lockId = lockIdSchema.safeParse(req.params.lockId);
-  if (!lockId.success) {
-    throw new BadRequestError(
-      'lockId is invalid',
-      lockId.error.issues.map((issue) => ({ path: 'lockId', message: issue.message })),
-    );
-  }
-  const requestLocals = locals(res);
-  requestLocals.lockId = lockId.data;
-  requestLocals.log = requestLocals.log.child({ lockId: lockId.data });
-  next();
-};
-
-function authorizeLock(authenticator: Authenticator): RequestHandler {
-  return (_req, res, next) => {
-    const { principal, lockId } = locals(res);
-    if (principal === undefined || lockId === undefined) throw new Error('route wiring: principal or lockId missing');
-    authenticator.authorize(principal, lockId);
-    next();
-  };
-}
-
-// A malformed instanceId answers exactly like an unknown or foreign one: its shape reveals nothing.
-const parseInstanceId: RequestHandler = (req, res, next) => {
-  const instanceId = instanceIdSchema.safeParse(req.params.instanceId);
-  if (!instanceId.success) throw new NotFoundError(RUN_NOT_FOUND_MESSAGE);
-  const requestLocals = locals(res);
-  requestLocals.instanceId = instanceId.data;
-  requestLocals.log = requestLocals.log.child({ instanceId: instanceId.data });
-  next();
-};
-
-/** The run the caller asks about, with the caller's organization: RunService answers 404 for anyone else's. */
-function runRef(res: Response): RunRef {
-  const { principal, lockId, instanceId } = locals(res);
-  if (principal === undefined || lockId === undefined || instanceId === undefined) {
-    throw new Error('route wiring: principal, lockId or instanceId missing');
-  }
-  return { instanceId, lockId, orgId: principal.orgId };
 }
 
 const requireJsonContentType: RequestHandler = (req, _res, next) => {
@@ -314,19 +455,6 @@ function rejectDeclaredOversizeBody(maxBodyBytes: number): RequestHandler {
     next();
   };
 }
-
-const parseIdempotencyKey: RequestHandler = (req, res, next) => {
-  const header = req.get('idempotency-key');
-  if (header === undefined) return next();
-  const idempotencyKey = idempotencyKeySchema.safeParse(header);
-  if (!idempotencyKey.success) {
-    throw new BadRequestError('Idempotency-Key is invalid', [
-      { path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' },
-    ]);
-  }
-  locals(res).idempotencyKey = idempotencyKey.data;
-  next();
-};
 
 /** body-parser would turn invalid UTF-8 into U+FFFD and let it through as a valid-looking keyUuid. */
 function rejectInvalidUtf8(_req: IncomingMessage, _res: unknown, body: Buffer): void {

@@ -1,20 +1,31 @@
 import { STATUS_CODES } from 'node:http';
-import { type ErrorBody, type ErrorDetail, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
+import { type ErrorBody, type ErrorDetail, HTTP_STATUS_TITLES, UNAUTHORIZED_BODY } from '@lockkeys/contracts';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { IdempotencyConflictError, RunAlreadyClosedError, RunNotFoundError, TemporalUnavailableError } from './runs';
+import {
+  IdempotencyConflictError,
+  InvalidCursorError,
+  RunAlreadyClosedError,
+  RunNotFoundError,
+  TemporalUnavailableError,
+  TooManyActiveRunsError,
+} from './runs';
 
 /** An error that becomes SPEC's error body with its own status; its `message` is shown to the client. */
 export class HttpError extends Error {
   override name = 'HttpError';
 
+  readonly title: string;
+
   constructor(
     readonly status: number,
-    readonly title: string,
     message: string,
     readonly details?: ErrorDetail[],
+    /** Headers the answer carries (`Allow`, `Retry-After`). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
+    this.title = HTTP_STATUS_TITLES[status as keyof typeof HTTP_STATUS_TITLES] ?? STATUS_CODES[status] ?? 'Error';
   }
 
   /** SPEC's `{ error, message, code, details? }`. */
@@ -32,7 +43,7 @@ export class HttpError extends Error {
 export class BadRequestError extends HttpError {
   override name = 'BadRequestError';
   constructor(message: string, details?: ErrorDetail[]) {
-    super(400, 'Bad Request', message, details);
+    super(400, message, details);
   }
 }
 
@@ -71,7 +82,7 @@ export class UnauthorizedError extends HttpError {
     readonly reason: string,
     readonly reasonCode: AuthFailureReason,
   ) {
-    super(401, UNAUTHORIZED_BODY.error, UNAUTHORIZED_BODY.message);
+    super(401, UNAUTHORIZED_BODY.message);
   }
   override toBody(): ErrorBody {
     return { ...UNAUTHORIZED_BODY };
@@ -82,7 +93,7 @@ export class UnauthorizedError extends HttpError {
 export class ForbiddenError extends HttpError {
   override name = 'ForbiddenError';
   constructor(message: string) {
-    super(403, 'Forbidden', message);
+    super(403, message);
   }
 }
 
@@ -90,18 +101,28 @@ export class ForbiddenError extends HttpError {
 export class NotFoundError extends HttpError {
   override name = 'NotFoundError';
   constructor(message = 'The requested resource does not exist') {
-    super(404, 'Not Found', message);
+    super(404, message);
   }
 }
 
 /** 404 message for a run that is unknown, malformed, or another organization's or lock's: all look alike. */
 export const RUN_NOT_FOUND_MESSAGE = 'No such run for this lock';
 
-/** 409: Idempotency-Key reused with a different body; cancel of a closed run. */
+/** 405: the path exists, the method does not; `Allow` lists the ones it serves. */
+export class MethodNotAllowedError extends HttpError {
+  override name = 'MethodNotAllowedError';
+  constructor(method: string, allowed: readonly string[]) {
+    super(405, `${method.slice(0, 16)} is not served here; this path serves ${allowed.join(', ')}`, undefined, {
+      Allow: allowed.join(', '),
+    });
+  }
+}
+
+/** 409: Idempotency-Key reused with a different body; cancel, pause or resume of a closed run. */
 export class ConflictError extends HttpError {
   override name = 'ConflictError';
   constructor(message: string) {
-    super(409, 'Conflict', message);
+    super(409, message);
   }
 }
 
@@ -109,7 +130,7 @@ export class ConflictError extends HttpError {
 export class PayloadTooLargeError extends HttpError {
   override name = 'PayloadTooLargeError';
   constructor(limitBytes: number) {
-    super(413, 'Payload Too Large', `Request body must be at most ${limitBytes} bytes`);
+    super(413, `Request body must be at most ${limitBytes} bytes`);
   }
 }
 
@@ -117,19 +138,18 @@ export class PayloadTooLargeError extends HttpError {
 export class UnsupportedMediaTypeError extends HttpError {
   override name = 'UnsupportedMediaTypeError';
   constructor(message = 'Request body must be application/json') {
-    super(415, 'Unsupported Media Type', message);
+    super(415, message);
   }
 }
 
-/** 429: over the per-API-key rate limit; the `Retry-After` header says when to come back. */
+/** 429: over the per-API-key rate limit, or a lock's queue is full; `Retry-After` says when to come back. */
 export class TooManyRequestsError extends HttpError {
   override name = 'TooManyRequestsError';
-  constructor() {
-    super(
-      429,
-      'Too Many Requests',
-      'Rate limit exceeded for this API key; retry after the number of seconds in Retry-After',
-    );
+  constructor(
+    message = 'Rate limit exceeded for this API key; retry after the number of seconds in Retry-After',
+    retryAfterSeconds?: number,
+  ) {
+    super(429, message, undefined, retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) });
   }
 }
 
@@ -137,7 +157,7 @@ export class TooManyRequestsError extends HttpError {
 export class ServiceUnavailableError extends HttpError {
   override name = 'ServiceUnavailableError';
   constructor(message = 'The workflow service is unavailable; nothing was started or changed, please retry later') {
-    super(503, 'Service Unavailable', message);
+    super(503, message);
   }
 }
 
@@ -145,7 +165,7 @@ export class ServiceUnavailableError extends HttpError {
 export class InternalServerError extends HttpError {
   override name = 'InternalServerError';
   constructor() {
-    super(500, 'Internal Server Error', 'An unexpected error occurred');
+    super(500, 'An unexpected error occurred');
   }
 }
 
@@ -186,6 +206,7 @@ export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): Err
       return;
     }
     if (httpError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="lockkeys"');
+    for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
     // Close rather than drain the rest of an oversize upload.
     if (httpError.status === 413) res.setHeader('Connection', 'close');
     res.status(httpError.status).json(httpError.toBody());
@@ -204,8 +225,21 @@ function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
   // RunService's typed errors; their own messages are for the log, the client gets SPEC's wording.
   if (err instanceof TemporalUnavailableError) return new ServiceUnavailableError();
   if (err instanceof RunNotFoundError) return new NotFoundError(RUN_NOT_FOUND_MESSAGE);
-  if (err instanceof RunAlreadyClosedError)
-    return new ConflictError('The run has already closed; there is nothing to cancel');
+  if (err instanceof RunAlreadyClosedError) {
+    return new ConflictError(`The run has already closed; there is nothing to ${err.action}`);
+  }
+  if (err instanceof TooManyActiveRunsError) {
+    return new TooManyRequestsError(
+      `Lock ${err.lockId} already has ${err.limit} runs queued, running or paused; nothing was started, retry after ` +
+        'the number of seconds in Retry-After',
+      err.retryAfterSeconds,
+    );
+  }
+  if (err instanceof InvalidCursorError) {
+    return new BadRequestError('Query is invalid', [
+      { path: 'cursor', message: 'cursor is not one this API gave for this lock and status' },
+    ]);
+  }
   if (err instanceof IdempotencyConflictError) {
     return new ConflictError('Idempotency-Key was already used with a different request');
   }
@@ -228,13 +262,17 @@ function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
   // undecodable `%` in the path does not); their own text may echo input, so ours is generic.
   const isClientError = expose === true || err instanceof URIError;
   if (typeof status === 'number' && status >= 400 && status < 500 && isClientError) {
-    return new HttpError(status, STATUS_CODES[status] ?? 'Error', 'The request could not be processed');
+    return new HttpError(status, 'The request could not be processed');
   }
   return new InternalServerError();
 }
 
 function isRunError(err: unknown): err is Error {
   return (
-    err instanceof RunNotFoundError || err instanceof RunAlreadyClosedError || err instanceof IdempotencyConflictError
+    err instanceof RunNotFoundError ||
+    err instanceof RunAlreadyClosedError ||
+    err instanceof IdempotencyConflictError ||
+    err instanceof TooManyActiveRunsError ||
+    err instanceof InvalidCursorError
   );
 }

@@ -888,12 +888,14 @@ beforeAll(async () => {
   // One connection for the three gateways that reach the dev server, as one process would have.
   const live = createTemporalRunService(
     {
+      ...hs,
       temporal: { ...hs.temporal, connectionOptions: { ...hs.temporal.connectionOptions, address: temporal.address } },
     },
     { queryDeadlineMs: 1_000 },
   );
   const down = createTemporalRunService(
     {
+      ...hs,
       temporal: {
         ...hs.temporal,
         connectionOptions: { ...hs.temporal.connectionOptions, address: `127.0.0.1:${downPort}` },

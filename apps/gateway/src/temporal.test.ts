@@ -1,3 +1,4 @@
+import { loadConfig } from './config';
 import { createServer } from 'node:net';
 import { instanceIdSchema } from '@lockkeys/contracts';
 import {
@@ -29,7 +30,10 @@ test('instanceIds are URL-safe workflow IDs that name the lock', () => {
 test('with Temporal down the starter is created, reports not ready, and start fails as unavailable', async () => {
   const address = `127.0.0.1:${await closedPort()}`;
   const starter = createTemporalRunService(
-    { temporal: { connectionOptions: { address }, namespace: 'default', taskQueue: 'lock-keys' } },
+    {
+      ...loadConfig({ NODE_ENV: 'test' }),
+      temporal: { ...loadConfig({ NODE_ENV: 'test' }).temporal, connectionOptions: { address } },
+    },
     { startDeadlineMs: 2_000, readyDeadlineMs: 1_000, grpcMaxAttempts: 2 },
   );
   try {

@@ -1,16 +1,24 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   BULK_ADD_KEYS_WORKFLOW,
+  CLOSED_RUN_STATUSES,
   LOCK_ID_SEARCH_ATTRIBUTE,
+  MEMO_CREATED_AT,
   MEMO_ORG_ID,
   MEMO_REQUEST_HASH,
+  MEMO_SUMMARY,
+  ORG_ID_SEARCH_ATTRIBUTE,
+  pauseSignal,
   progressQuery,
+  resumeSignal,
   summarize,
   type BulkAddKeysInput,
   type BulkAddKeysProgress,
-  type KeyProgress,
+  type BulkAddKeysWorkflow,
+  type RunListItem,
   type RunStatus,
   type RunStatusBody,
+  type RunSummary,
 } from '@lockkeys/contracts';
 import {
   Client,
@@ -19,7 +27,6 @@ import {
   isGrpcServiceError,
   makeGrpcRetryInterceptor,
   WorkflowNotFoundError,
-  type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import {
@@ -28,12 +35,17 @@ import {
   TypedSearchAttributes,
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import type { GatewayConfig } from './config';
+import { ListingCursors, type ListingPosition, type ListingScope } from './cursor';
+import { progressFromHistory } from './run-history';
 import {
   IdempotencyConflictError,
   RunAlreadyClosedError,
   RunNotFoundError,
   TemporalUnavailableError,
+  TooManyActiveRunsError,
+  type RunAction,
   type RunRef,
   type RunService,
 } from './runs';
@@ -46,7 +58,7 @@ export interface TemporalRunServiceOptions {
   startDeadlineMs?: number;
   /** Bound of one readiness probe (default 2 000 ms). */
   readyDeadlineMs?: number;
-  /** Bound of a progress query; a run whose worker does not answer in time is reported from its input. */
+  /** Bound of a progress query; a run whose worker does not answer in time is read from its history (default 2 000 ms). */
   queryDeadlineMs?: number;
   /**
    * gRPC attempts per call while Temporal is unreachable (default 6, about 3 s of back-off). The
@@ -63,7 +75,11 @@ const UNAVAILABLE_GRPC_CODES = new Set([
   14, // UNAVAILABLE
 ]);
 
-const lockIdSearchAttribute = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
+const lockIdKey = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
+const orgIdKey = defineSearchAttributeKey(ORG_ID_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+
+/** How long a client whose lock is full should wait: about one short run's time (SPEC leaves it to us). */
+const FULL_LOCK_RETRY_AFTER_SECONDS = 60;
 
 /** A fresh workflow ID for a run on `lockId`: URL-safe, so it doubles as the instanceId in URLs. */
 export function newInstanceId(lockId: number): string {
@@ -85,13 +101,35 @@ export function requestHash(input: Pick<BulkAddKeysInput, 'lockId' | 'keys'>): s
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-const CLOSED_STATUS: Record<string, RunStatus> = {
-  COMPLETED: 'complete',
-  FAILED: 'errored',
-  TIMED_OUT: 'errored',
-  CANCELLED: 'cancelled',
-  TERMINATED: 'terminated',
+const { WorkflowExecutionStatus } = temporal.api.enums.v1;
+const CLOSED_STATUS: Partial<Record<number, RunStatus>> = {
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED]: 'complete',
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED]: 'errored',
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT]: 'errored',
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED]: 'cancelled',
+  [WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED]: 'terminated',
 };
+const RUNNING = WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+
+/** The visibility clause of a closed status filter. */
+const CLOSED_FILTER: Record<string, string> = {
+  complete: "ExecutionStatus = 'Completed'",
+  cancelled: "ExecutionStatus = 'Canceled'",
+  terminated: "ExecutionStatus = 'Terminated'",
+  errored: "(ExecutionStatus = 'Failed' OR ExecutionStatus = 'TimedOut')",
+};
+
+/** What one run looks like in visibility (a listing entry or a describe), as this service needs it. */
+interface RunRecord {
+  instanceId: string;
+  lockId: number;
+  status: number;
+  startTime: Date;
+  closeTime: Date | undefined;
+  memo: Record<string, unknown>;
+}
+
+const quoted = (text: string) => `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 
 /**
  * The real {@link RunService}: one lazy `Connection` and one `Client` for the process. The connection is
@@ -99,26 +137,30 @@ const CLOSED_STATUS: Record<string, RunStatus> = {
  * while Temporal is still down. Its options come from the config as they are (TLS files were read there).
  */
 export function createTemporalRunService(
-  config: { temporal: Pick<GatewayConfig['temporal'], 'connectionOptions' | 'namespace' | 'taskQueue'> },
+  config: Pick<GatewayConfig, 'limits'> & {
+    temporal: Pick<GatewayConfig['temporal'], 'connectionOptions' | 'namespace' | 'taskQueue'>;
+    jwt: Pick<GatewayConfig['jwt'], 'key'>;
+  },
   options: TemporalRunServiceOptions = {},
 ): RunService {
   const { namespace, taskQueue } = config.temporal;
   const deadlineMs = options.startDeadlineMs ?? 10_000;
   const readyDeadlineMs = options.readyDeadlineMs ?? 2_000;
-  const queryDeadlineMs = options.queryDeadlineMs ?? 5_000;
+  const queryDeadlineMs = options.queryDeadlineMs ?? 2_000;
   const connection = Connection.lazy({
     ...config.temporal.connectionOptions,
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: options.grpcMaxAttempts ?? 6 }))],
   });
   const client = new Client({ connection, namespace });
+  const { payloadConverter } = client.options.loadedDataConverter;
+  const decode = (payload: temporal.api.common.v1.IPayload) => payloadConverter.fromPayload(payload);
+  const cursors = new ListingCursors(config.jwt.key);
   const call = <T>(fn: () => Promise<T>, ms = deadlineMs) =>
     temporalCall(() => connection.withDeadline(Date.now() + ms, fn));
 
   /** The run if it exists, is a bulkAddKeys run, and belongs to this organization and lock. */
-  async function describeOwned(
-    ref: RunRef,
-  ): Promise<{ handle: WorkflowHandle; description: WorkflowExecutionDescription }> {
-    const handle = client.workflow.getHandle(ref.instanceId);
+  async function describeOwned(ref: RunRef): Promise<{ handle: WorkflowHandle<BulkAddKeysWorkflow>; run: RunRecord }> {
+    const handle = client.workflow.getHandle<BulkAddKeysWorkflow>(ref.instanceId);
     const description = await call(() => handle.describe()).catch((error: unknown) => {
       if (error instanceof WorkflowNotFoundError) throw new RunNotFoundError(`no run ${ref.instanceId}`);
       throw error;
@@ -126,124 +168,246 @@ export function createTemporalRunService(
     const owned =
       description.type === BULK_ADD_KEYS_WORKFLOW &&
       description.memo?.[MEMO_ORG_ID] === ref.orgId &&
-      description.typedSearchAttributes.get(lockIdSearchAttribute) === ref.lockId;
+      description.typedSearchAttributes.get(lockIdKey) === ref.lockId;
     if (!owned) throw new RunNotFoundError(`no run ${ref.instanceId} for org ${ref.orgId} on lock ${ref.lockId}`);
-    return { handle, description };
-  }
-
-  /** Per-key progress: the result of a completed run, else the workflow's own query (replayed for a closed run). */
-  async function progressOf(
-    handle: WorkflowHandle,
-    description: WorkflowExecutionDescription,
-  ): Promise<BulkAddKeysProgress | undefined> {
-    if (description.status.name === 'COMPLETED') return (await call(() => handle.result())) as BulkAddKeysProgress;
-    // Before its first workflow task a run cannot answer a query: it is queued.
-    if (description.status.name === 'RUNNING' && description.historyLength <= 3) return undefined;
-    try {
-      return await connection.withDeadline(Date.now() + queryDeadlineMs, () => handle.query(progressQuery));
-    } catch {
-      return undefined; // no worker answered: report what the history's input says
-    }
-  }
-
-  /** Keys of a run that could not be queried, all `pending`, from its start event. */
-  async function keysFromInput(handle: WorkflowHandle): Promise<KeyProgress[]> {
-    const history = await call(() => handle.fetchHistory());
-    const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
-    const [input] = payloads.map((p) => client.options.loadedDataConverter.payloadConverter.fromPayload(p)) as [
-      BulkAddKeysInput | undefined,
-    ];
-    return (input?.keys ?? []).map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
-  }
-
-  async function statusBody(
-    ref: RunRef,
-    handle: WorkflowHandle,
-    description: WorkflowExecutionDescription,
-  ): Promise<RunStatusBody> {
-    const progress = await progressOf(handle, description);
-    const keys = progress?.keys ?? (await keysFromInput(handle));
-    const temporalStatus = description.status.name;
-    const status: RunStatus =
-      temporalStatus === 'RUNNING' || temporalStatus === 'CONTINUED_AS_NEW' || temporalStatus === 'PAUSED'
-        ? progress === undefined || progress.phase === 'waitingForLock'
-          ? 'queued'
-          : 'running'
-        : (CLOSED_STATUS[temporalStatus] ?? 'errored');
-    return {
+    const run: RunRecord = {
       instanceId: ref.instanceId,
       lockId: ref.lockId,
-      status,
-      createdAt: progress?.createdAt ?? description.startTime.toISOString(),
-      closedAt: description.closeTime?.toISOString() ?? null,
-      summary: summarize(keys),
-      keys: keys.map(({ keyUuid, keyIndexNumber, userId, status: keyStatus, attempts, error }) => ({
+      status: description.raw.workflowExecutionInfo?.status ?? RUNNING,
+      startTime: description.startTime,
+      closeTime: description.closeTime,
+      memo: description.memo ?? {},
+    };
+    return { handle, run };
+  }
+
+  /**
+   * Per-key progress: a completed run's result; an open run's own query, answered by a worker; otherwise (no
+   * worker answered in time, or the run closed otherwise) rebuilt from the run's history, never from its request.
+   */
+  async function progressOf(handle: WorkflowHandle<BulkAddKeysWorkflow>, run: RunRecord): Promise<BulkAddKeysProgress> {
+    if (run.status === WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
+      return call(() => handle.result());
+    }
+    if (run.status === RUNNING) {
+      try {
+        return await connection.withDeadline(Date.now() + queryDeadlineMs, () => handle.query(progressQuery));
+      } catch {
+        // no worker answered: the history tells
+      }
+    }
+    const history = await call(() => handle.fetchHistory());
+    return progressFromHistory(history.events ?? [], decode);
+  }
+
+  function statusOf(run: RunRecord, progress: Pick<BulkAddKeysProgress, 'phase'>): RunStatus {
+    if (run.status !== RUNNING) return CLOSED_STATUS[run.status] ?? 'errored';
+    return progress.phase === 'paused' ? 'paused' : progress.phase === 'queued' ? 'queued' : 'running';
+  }
+
+  const createdAtOf = (run: RunRecord, progress?: { createdAt: string }) =>
+    typeof run.memo[MEMO_CREATED_AT] === 'string'
+      ? (run.memo[MEMO_CREATED_AT] as string)
+      : (progress?.createdAt ?? run.startTime.toISOString());
+
+  async function statusBody(handle: WorkflowHandle<BulkAddKeysWorkflow>, run: RunRecord): Promise<RunStatusBody> {
+    const progress = await progressOf(handle, run);
+    return {
+      instanceId: run.instanceId,
+      lockId: run.lockId,
+      status: statusOf(run, progress),
+      createdAt: createdAtOf(run, progress),
+      closedAt: run.closeTime?.toISOString() ?? null,
+      summary: summarize(progress.keys),
+      keys: progress.keys.map(({ keyUuid, keyIndexNumber, userId, status, attempts, error }) => ({
         keyUuid,
         keyIndexNumber,
         userId,
-        status: keyStatus,
+        status,
         attempts,
         error,
       })),
     };
   }
 
+  /** A listing entry: closed runs from visibility alone (their summary is in the memo), open ones as they stand. */
+  async function listItem(run: RunRecord): Promise<RunListItem> {
+    const summary = run.memo[MEMO_SUMMARY] as RunSummary | undefined;
+    if (run.status !== RUNNING && summary !== undefined) {
+      return {
+        instanceId: run.instanceId,
+        lockId: run.lockId,
+        status: CLOSED_STATUS[run.status] ?? 'errored',
+        createdAt: createdAtOf(run),
+        closedAt: run.closeTime?.toISOString() ?? null,
+        summary,
+      };
+    }
+    const { keys: _keys, ...item } = await statusBody(
+      client.workflow.getHandle<BulkAddKeysWorkflow>(run.instanceId),
+      run,
+    );
+    return item;
+  }
+
+  /** One page of visibility, newest first as Temporal orders it (open runs, then by closing time). */
+  async function visibilityPage(query: string, pageSize: number, token?: string) {
+    const response = await call(() =>
+      connection.workflowService.listWorkflowExecutions({
+        namespace,
+        query,
+        pageSize,
+        ...(token !== undefined && { nextPageToken: Buffer.from(token, 'base64url') }),
+      }),
+    );
+    const runs: RunRecord[] = (response.executions ?? []).map((execution) => ({
+      instanceId: execution.execution?.workflowId ?? '',
+      lockId: 0,
+      status: execution.status ?? RUNNING,
+      startTime: timestampOf(execution.startTime) ?? new Date(0),
+      closeTime: timestampOf(execution.closeTime),
+      memo: Object.fromEntries(
+        Object.entries(execution.memo?.fields ?? {}).map(([name, payload]) => [name, decode(payload)]),
+      ),
+    }));
+    const next = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+    return { runs, next };
+  }
+
+  async function openRuns(scopeQuery: string): Promise<RunRecord[]> {
+    const runs: RunRecord[] = [];
+    let token: string | undefined;
+    do {
+      const page = await visibilityPage(`${scopeQuery} AND ExecutionStatus = 'Running'`, 100, token);
+      runs.push(...page.runs);
+      token = page.next;
+    } while (token !== undefined && runs.length < 10_000);
+    return runs;
+  }
+
+  async function admit(lockId: number): Promise<void> {
+    const limit = config.limits.maxActiveRunsPerLock;
+    const { count } = await call(() =>
+      client.workflow.count(
+        `WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND ${LOCK_ID_SEARCH_ATTRIBUTE} = ${lockId} AND ExecutionStatus = 'Running'`,
+      ),
+    );
+    if (count >= limit) throw new TooManyActiveRunsError(lockId, limit, FULL_LOCK_RETRY_AFTER_SECONDS);
+  }
+
+  async function openOwned(ref: RunRef, action: RunAction) {
+    const owned = await describeOwned(ref);
+    if (owned.run.status !== RUNNING) throw new RunAlreadyClosedError(action, `run ${ref.instanceId} has closed`);
+    return owned;
+  }
+
   return {
     async start({ input, idempotencyKey }) {
       const hash = requestHash(input);
-      const options = {
-        taskQueue,
-        args: [input] as [BulkAddKeysInput],
-        typedSearchAttributes: new TypedSearchAttributes([{ key: lockIdSearchAttribute, value: input.lockId }]),
-        staticSummary: `Add ${input.keys.length} key${input.keys.length === 1 ? '' : 's'} to lock ${input.lockId} for org ${input.orgId}`,
-        staticDetails: describeKeys(input),
+      const workflowId =
+        idempotencyKey === undefined
+          ? newInstanceId(input.lockId)
+          : idempotentInstanceId(input.orgId, input.lockId, idempotencyKey);
+      const existing = async () => {
+        const { memo } = await call(() => client.workflow.getHandle(workflowId).describe());
+        if (memo?.[MEMO_REQUEST_HASH] !== hash) {
+          throw new IdempotencyConflictError('Idempotency-Key was used before with a different request');
+        }
+        return memo;
       };
-      if (idempotencyKey === undefined) {
-        const workflowId = newInstanceId(input.lockId);
-        await call(() =>
-          client.workflow.start(BULK_ADD_KEYS_WORKFLOW, {
-            ...options,
-            workflowId,
-            memo: { [MEMO_ORG_ID]: input.orgId, [MEMO_REQUEST_HASH]: hash },
-          }),
-        );
-        return { instanceId: workflowId, replayed: false };
+      if (idempotencyKey !== undefined) {
+        // A replay finds the earlier run and starts nothing, however full the lock is now.
+        const earlier = await existing().catch((error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) return undefined;
+          throw error;
+        });
+        if (earlier !== undefined) return { instanceId: workflowId, replayed: true };
       }
+      await admit(input.lockId);
 
-      const workflowId = idempotentInstanceId(input.orgId, input.lockId, idempotencyKey);
-      // The nonce tells this request's start apart from an earlier one's when Temporal hands back the existing run.
+      // The nonce tells this request's start apart from a concurrent one's when Temporal hands back the existing run.
       const nonce = randomUUID();
       try {
         await call(() =>
-          client.workflow.start(BULK_ADD_KEYS_WORKFLOW, {
-            ...options,
+          client.workflow.start<BulkAddKeysWorkflow>(BULK_ADD_KEYS_WORKFLOW, {
+            taskQueue,
             workflowId,
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            memo: { [MEMO_ORG_ID]: input.orgId, [MEMO_REQUEST_HASH]: hash, startNonce: nonce },
+            args: [input],
+            typedSearchAttributes: new TypedSearchAttributes([
+              { key: lockIdKey, value: input.lockId },
+              { key: orgIdKey, value: input.orgId },
+            ]),
+            memo: {
+              [MEMO_ORG_ID]: input.orgId,
+              [MEMO_REQUEST_HASH]: hash,
+              [MEMO_CREATED_AT]: new Date().toISOString(),
+              ...(idempotencyKey !== undefined && { startNonce: nonce }),
+            },
+            staticSummary: `Add ${input.keys.length} key${input.keys.length === 1 ? '' : 's'} to lock ${input.lockId} for org ${input.orgId}`,
+            staticDetails: describeKeys(input),
+            ...(idempotencyKey !== undefined && {
+              workflowIdConflictPolicy: 'USE_EXISTING',
+              workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            }),
           }),
         );
       } catch (error) {
-        // A closed run with this ID: the first request finished already; fall through to compare with it.
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        // A closed run with this ID: the first request finished in between; compare with it below.
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError) || idempotencyKey === undefined) throw error;
       }
-      const { memo } = await call(() => client.workflow.getHandle(workflowId).describe());
-      if (memo?.[MEMO_REQUEST_HASH] !== hash) {
-        throw new IdempotencyConflictError('Idempotency-Key was used before with a different request');
-      }
+      if (idempotencyKey === undefined) return { instanceId: workflowId, replayed: false };
+      const memo = await existing();
       return { instanceId: workflowId, replayed: memo?.startNonce !== nonce };
     },
 
+    async list({ lockId, orgId, status, limit, cursor }) {
+      const scope: ListingScope = { orgId, lockId, status };
+      const position: ListingPosition | undefined = cursor === undefined ? undefined : cursors.read(cursor, scope);
+      const scopeQuery =
+        `WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND ${LOCK_ID_SEARCH_ATTRIBUTE} = ${lockId} AND ` +
+        `${ORG_ID_SEARCH_ATTRIBUTE} = ${quoted(orgId)} AND ExecutionStatus != 'ContinuedAsNew'`;
+      const withLock = (run: RunRecord): RunRecord => ({ ...run, lockId });
+
+      if (status === undefined || CLOSED_RUN_STATUSES.includes(status)) {
+        const query = status === undefined ? scopeQuery : `${scopeQuery} AND ${CLOSED_FILTER[status]}`;
+        const token = position !== undefined && 'token' in position ? position.token : undefined;
+        const page = await visibilityPage(query, limit, token);
+        return {
+          runs: await Promise.all(page.runs.map((run) => listItem(withLock(run)))),
+          nextCursor: page.next === undefined ? null : cursors.write(scope, { token: page.next }),
+        };
+      }
+      // queued / running / paused are what open runs say of themselves: at most a lock's bound of them, read whole.
+      const open = await openRuns(scopeQuery);
+      const items = (await Promise.all(open.map((run) => listItem(withLock(run))))).filter((i) => i.status === status);
+      const offset = position !== undefined && 'offset' in position ? position.offset : 0;
+      return {
+        runs: items.slice(offset, offset + limit),
+        nextCursor: offset + limit < items.length ? cursors.write(scope, { offset: offset + limit }) : null,
+      };
+    },
+
     async status(ref) {
-      const { handle, description } = await describeOwned(ref);
-      return statusBody(ref, handle, description);
+      const { handle, run } = await describeOwned(ref);
+      return statusBody(handle, run);
     },
 
     async cancel(ref) {
-      const { handle, description } = await describeOwned(ref);
-      if (description.status.name !== 'RUNNING') throw new RunAlreadyClosedError(`run ${ref.instanceId} has closed`);
+      const { handle } = await openOwned(ref, 'cancel');
       await call(() => handle.cancel());
-      return statusBody(ref, handle, await call(() => handle.describe()));
+      return statusBody(handle, (await describeOwned(ref)).run);
+    },
+
+    async pause(ref) {
+      const { handle, run } = await openOwned(ref, 'pause');
+      await call(() => handle.signal(pauseSignal));
+      return statusBody(handle, run);
+    },
+
+    async resume(ref) {
+      const { handle, run } = await openOwned(ref, 'resume');
+      await call(() => handle.signal(resumeSignal));
+      return statusBody(handle, run);
     },
 
     async ready() {
@@ -262,6 +426,11 @@ export function createTemporalRunService(
       await connection.close();
     },
   };
+}
+
+function timestampOf(time: { seconds?: unknown; nanos?: number | null } | null | undefined): Date | undefined {
+  if (time?.seconds === undefined || time.seconds === null) return undefined;
+  return new Date(Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6));
 }
 
 /** The key list in short, for the run's static details in the Web UI. */

@@ -8,6 +8,7 @@ import {
   type LogLevel,
   logLevel,
   loadTemporalConnection,
+  oneOf,
   parseEnv,
   type ParsedEnv,
   port,
@@ -17,7 +18,7 @@ import {
   url,
 } from '@lockkeys/config';
 import { DEFAULT_TASK_QUEUE, DEV_LOCK_BACKEND_TOKEN, type RunSettings } from '@lockkeys/contracts';
-import type { WorkerOptions } from '@temporalio/worker';
+import type { RunsWorkerTuning } from '@lockkeys/workflows/worker';
 import { parseWebhooksFile, type WebhookEndpoint } from './webhooks-file';
 
 export { ConfigError, type LogLevel } from '@lockkeys/config';
@@ -31,14 +32,7 @@ const HOUR_MS = 3_600_000;
  * The SDK's worker tuning, as set by `WORKER_*`; a variable left unset leaves its option out, so the SDK's
  * default applies (1.24: 100 activities, 40 workflow tasks, a cache sized from the heap, min(10, slots) pollers).
  */
-export type WorkerTuning = Pick<
-  WorkerOptions,
-  | 'maxConcurrentActivityTaskExecutions'
-  | 'maxConcurrentWorkflowTaskExecutions'
-  | 'maxCachedWorkflows'
-  | 'workflowTaskPollerBehavior'
-  | 'activityTaskPollerBehavior'
->;
+export type WorkerTuning = RunsWorkerTuning;
 
 /** SDK 1.24 defaults of the slot counts, against which poller counts are checked when the slots are unset. */
 const SDK_DEFAULT_MAX_CONCURRENT_ACTIVITIES = 100;
@@ -72,6 +66,7 @@ const workerEnv = {
   LOCK_BACKEND_TOKEN: secret(),
   LOCK_BACKEND_TIMEOUT_MS: integer({ min: 1, max: 600_000, default: 5_000 }),
   KEY_COMMAND_GAP_MS: integer({ min: 0, max: 600_000, default: 1_000 }),
+  ADD_KEY_ACTIVITY: oneOf(['local', 'remote'] as const, { default: 'local' }),
   ADD_KEY_INITIAL_RETRY_MS: integer({ min: 1, max: HOUR_MS, default: 1_000 }),
   ADD_KEY_BACKOFF_COEFFICIENT: decimal({ min: 1, max: 100, default: 2 }),
   ADD_KEY_MAX_RETRY_MS: integer({ min: 1, max: 24 * HOUR_MS, default: 30_000 }),
@@ -134,6 +129,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     runSettings: {
       commandGapMs: vars.KEY_COMMAND_GAP_MS,
       addKey: {
+        activity: vars.ADD_KEY_ACTIVITY,
         initialIntervalMs: vars.ADD_KEY_INITIAL_RETRY_MS,
         backoffCoefficient: vars.ADD_KEY_BACKOFF_COEFFICIENT,
         maximumIntervalMs: vars.ADD_KEY_MAX_RETRY_MS,

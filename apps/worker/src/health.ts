@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Worker } from '@temporalio/worker';
+import type { State } from '@temporalio/worker';
 
 /**
- * `/healthz` (process alive) and `/readyz` (polling its task queue) for supervisors, compose and k8s probes.
+ * `/healthz` (process alive) and `/readyz` (polling all its task queues) for supervisors, compose and k8s probes.
  * The SDK's Prometheus exporter owns the metrics port, so health has a port of its own.
  */
-export async function startHealthServer(worker: Pick<Worker, 'getState'>, host: string, port: number): Promise<Server> {
+export async function startHealthServer(worker: { getState(): State }, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     const state = worker.getState();

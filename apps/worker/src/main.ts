@@ -3,7 +3,7 @@ import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporali
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { boundPort, startHealthServer } from './health';
-import { createWorker } from './worker';
+import { createWorkers } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,12 +30,13 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect(connectionOptions);
   try {
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
-    const worker = await createWorker(config, connection, client);
-    const health = await startHealthServer(worker, config.health.host, config.health.port);
-    const running = worker.run();
+    const workers = await createWorkers(config, connection, client);
+    const health = await startHealthServer(workers, config.health.host, config.health.port);
+    const running = workers.run();
     logger.info(
       {
         taskQueue: config.temporal.taskQueue,
+        addKey: config.runSettings.addKey.activity,
         namespace: config.temporal.namespace,
         lockBackend: config.lockBackend.baseUrl,
         // How the worker authenticates to Temporal, never the credential itself.

@@ -1,34 +1,35 @@
 import { createActivities, HttpLockBackend } from '@lockkeys/activities';
+import { taskQueues } from '@lockkeys/contracts';
+import { createLockkeysWorkers, type LockkeysWorkers } from '@lockkeys/workflows/worker';
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type { WorkerConfig } from './config';
 
-/** The prebuilt workflow bundle (`pnpm --filter @lockkeys/workflows build`). */
-export const WORKFLOW_BUNDLE_PATH = require.resolve('@lockkeys/workflows/workflow-bundle');
+export { WORKFLOW_BUNDLE_PATH } from '@lockkeys/workflows/worker';
 
 /**
- * A worker for `config`, on connections the caller owns (and closes after `worker.run()` settles): the
- * native one polls tasks, the client signals the per-lock mutex workflows.
+ * lockkeys' workers for `config`, on connections the caller owns (and closes after `run()` settles): the native
+ * one polls tasks, the client reaches the lock mutexes and starts webhook deliveries.
  */
-export async function createWorker(
+export function createWorkers(
   config: WorkerConfig,
   connection: NativeConnection,
   client: Client,
-): Promise<Worker> {
-  const lockBackend = new HttpLockBackend(config.lockBackend);
-  return Worker.create({
-    // Slots, cache and pollers (`WORKER_*`); each unset one keeps the SDK's default.
-    ...config.workerTuning,
+): Promise<LockkeysWorkers> {
+  const { taskQueue, namespace } = config.temporal;
+  return createLockkeysWorkers({
     connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+    namespace,
+    taskQueue,
     activities: createActivities({
-      lockBackend,
+      lockBackend: new HttpLockBackend(config.lockBackend),
       runSettings: config.runSettings,
-      temporal: { client, taskQueue: config.temporal.taskQueue },
+      temporal: { client, taskQueues: taskQueues(taskQueue) },
+      webhooks: { endpoints: config.webhooks, attemptTimeoutMs: config.runSettings.webhook.attemptTimeoutMs },
     }),
+    // Slots, cache and pollers (`WORKER_*`); each unset one keeps the SDK's default.
+    tuning: config.workerTuning,
     // On SIGTERM the in-flight command to a lock finishes before the process goes.
-    shutdownGraceTime: config.shutdownGraceMs,
+    shutdownGraceTimeMs: config.shutdownGraceMs,
   });
 }

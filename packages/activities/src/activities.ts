@@ -1,74 +1,42 @@
-import { Context, sleep } from '@temporalio/activity';
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  acquireLockSignal,
+  acquireLockUpdate,
+  DELIVER_WEBHOOK_WORKFLOW,
   FINAL_LOCK_BACKEND_FAILURES,
   LOCK_MUTEX_WORKFLOW,
   lockMutexWorkflowId,
+  releaseLockSignal,
+  webhookWorkflowId,
   type AddKeyFailureDetails,
+  type AddKeyInput,
   type AddKeyResult,
-  type CommandGap,
-  type KeySpec,
+  type DeliverWebhookInput,
+  type DeliverWebhookWorkflow,
+  type LockAnswer,
+  type LockMutexWorkflow,
+  type LockTicket,
   type RunSettings,
+  type TaskQueues,
 } from '@lockkeys/contracts';
 import { LockBackendError, type LockBackend } from './lock-backend';
+import { runClosedEvent, type RunClosing, type WebhookEndpoints, WebhookSender } from './webhooks';
 
 export interface ActivityDependencies {
   lockBackend: LockBackend;
   /** Settings each run records at its start (see {@link RunSettings}). */
   runSettings: RunSettings;
-  /** Where the per-lock mutex workflows live: the worker's own client and task queue. */
-  temporal: { client: Client; taskQueue: string };
-}
-
-export interface RequestLockInput {
-  lockId: number;
-  /** Workflow ID of the run that wants the lock. */
-  requesterId: string;
-}
-
-export interface AddKeyInput {
-  lockId: number;
-  key: KeySpec;
-  /** Present in runs that keep the gap in the activity (see {@link CommandGap}); older runs slept in the workflow. */
-  gap?: CommandGap;
-}
-
-/** Now, in epoch ms, on a clock that never goes backwards within this process. */
-const monotonicNow = () => Math.ceil(performance.timeOrigin + performance.now());
-
-/**
- * How long to wait before sending, so the command comes at least the gap after the run's previous one.
- * Same process: the rest of the gap since the lock answered, on our own clock. Another process (or no
- * answer): a full gap from now, always enough because that answer came before its activity completed,
- * before we started.
- */
-export function remainingGapMs(gap: CommandGap | undefined, attempt: number, process: string, now: number): number {
-  // A retry is spaced by the retry policy (first interval >= the gap) from the failed attempt.
-  if (!gap?.previous || attempt > 1) return 0;
-  const { answeredAt, answeredBy } = gap.previous;
-  if (answeredBy === process && answeredAt !== null)
-    return Math.max(0, answeredAt + gap.commandGapMs + (gap.marginMs ?? 0) - now);
-  return gap.commandGapMs;
+  /** The worker's own client, and the task queues of the lock mutexes and webhook deliveries. */
+  temporal: { client: Client; taskQueues: TaskQueues };
+  /** Each organization's webhook endpoint (`WEBHOOKS_FILE`), and how to reach it. */
+  webhooks: { endpoints: WebhookEndpoints; attemptTimeoutMs: number };
 }
 
 /** The activities the worker registers; workflows proxy them by type only. */
-export function createActivities({ lockBackend, runSettings, temporal }: ActivityDependencies) {
-  // This worker process, as `answeredBy` of the answers it receives (pid alone could be reused).
-  const processIdentity = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  // When this process last sent a command to each lock: the gap metric is measured at the source.
-  const lastCommandAt = new Map<number, number>();
-  const recordGap = (lockId: number, sentAt: number) => {
-    const previous = lastCommandAt.get(lockId);
-    lastCommandAt.delete(lockId);
-    lastCommandAt.set(lockId, sentAt);
-    if (lastCommandAt.size > 10_000) lastCommandAt.delete(lastCommandAt.keys().next().value!);
-    if (previous !== undefined && sentAt - previous < 10 * 60_000) return sentAt - previous;
-    return undefined;
-  };
+export function createActivities({ lockBackend, runSettings, temporal, webhooks }: ActivityDependencies) {
+  const { client, taskQueues } = temporal;
+  const sender = new WebhookSender(webhooks.endpoints, webhooks.attemptTimeoutMs);
   return {
     /** Worker-side settings of a run, recorded in its history (called as a local activity). */
     async readRunSettings(): Promise<RunSettings> {
@@ -76,70 +44,100 @@ export function createActivities({ lockBackend, runSettings, temporal }: Activit
     },
 
     /**
-     * Queues `requesterId` at the mutex of `lockId`, starting the mutex if none runs (signal-with-start is
-     * atomic, so two runs never start two mutexes). The mutex answers with `lockGranted` when it is its turn.
+     * Asks the mutex of `lockId` for the lock (local activity). Update-with-start: it starts the mutex when none
+     * runs, and an idle lock answers `granted` at once, so the run needs no grant signal.
      */
-    async requestLock({ lockId, requesterId }: RequestLockInput): Promise<void> {
-      await temporal.client.workflow.signalWithStart(LOCK_MUTEX_WORKFLOW, {
+    async acquireLock(ask: LockTicket & { lockId: number }): Promise<LockAnswer> {
+      const { lockId, ...ticket } = ask;
+      const startMutex = new WithStartWorkflowOperation<LockMutexWorkflow>(LOCK_MUTEX_WORKFLOW, {
         workflowId: lockMutexWorkflowId(lockId),
-        taskQueue: temporal.taskQueue,
+        taskQueue: taskQueues.locks,
         args: [{ lockId }],
-        signal: acquireLockSignal,
-        signalArgs: [{ requesterId }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
         staticSummary: `Orders the runs that add keys to lock ${lockId}`,
+      });
+      return client.workflow.executeUpdateWithStart(acquireLockUpdate, {
+        args: [ticket],
+        startWorkflowOperation: startMutex,
       });
     },
 
-    /**
-     * One command to the lock for one key. Final answers (404/409/422) become non-retryable failures;
-     * everything else is thrown as retryable and Temporal's retry policy spaces the attempts.
-     */
-    async addKey({ lockId, key, gap: commandGap }: AddKeyInput): Promise<AddKeyResult> {
-      const { info, cancellationSignal, metricMeter } = Context.current();
-      // Timers may fire a millisecond early: wait until the clock says the gap is over.
-      for (let wait = remainingGapMs(commandGap, info.attempt, processIdentity, monotonicNow()); wait > 0;) {
-        const until = monotonicNow() + wait;
-        await sleep(wait);
-        wait = until - monotonicNow();
+    /** Gives the lock back, or leaves the queue (local activity). A mutex that has ended holds nothing. */
+    async releaseLock(release: LockTicket & { lockId: number; notBefore: number }): Promise<void> {
+      const { lockId, ...signal } = release;
+      try {
+        await client.workflow.getHandle(lockMutexWorkflowId(lockId)).signal(releaseLockSignal, signal);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
       }
-      const sentAt = monotonicNow();
+    },
+
+    /**
+     * One command to the lock for one key, nothing else: the gap before it is the workflow's sleep. Runs as a
+     * local activity or as a regular one (`RunSettings.addKey.activity`). Final answers
+     * (404/409/422) become non-retryable failures; everything else is retryable and the retry policy spaces it.
+     */
+    async addKey({ lockId, key }: AddKeyInput): Promise<AddKeyResult> {
+      const { info, metricMeter } = Context.current();
       const commands = metricMeter.createCounter(
         'lockkeys_lock_commands',
         'commands',
         'Commands sent to locks, by answer',
       );
-      const gap = recordGap(lockId, sentAt);
-      if (gap !== undefined) {
-        metricMeter
-          .createHistogram(
-            'lockkeys_command_gap',
-            'int',
-            'ms',
-            'Time between two commands to one lock from this worker',
-          )
-          .record(gap);
-      }
       try {
-        const outcome = await lockBackend.putKey(lockId, key, cancellationSignal);
+        // Not aborted on cancel: a command that went out finishes, so no key is left half-written.
+        const outcome = await lockBackend.putKey(lockId, key);
         commands.add(1, { answer: outcome });
-        return { outcome, attempt: info.attempt, answeredAt: monotonicNow(), answeredBy: processIdentity };
+        return { outcome, attempt: info.attempt };
       } catch (error) {
         commands.add(1, { answer: error instanceof LockBackendError ? error.type : 'Error' });
         if (!(error instanceof LockBackendError)) throw error;
-        // No answer (timeout, dropped reply): unknown when the lock got it, so the next command waits a full gap.
-        const answeredAt = error.httpStatus === null ? null : monotonicNow();
-        const details: AddKeyFailureDetails = {
-          attempt: info.attempt,
-          httpStatus: error.httpStatus,
-          answeredAt,
-          answeredBy: processIdentity,
-        };
+        const details: AddKeyFailureDetails = { attempt: info.attempt, httpStatus: error.httpStatus };
         throw ApplicationFailure.create({
           type: error.type,
           message: error.message,
           nonRetryable: FINAL_LOCK_BACKEND_FAILURES.includes(error.type),
           details: [details],
         });
+      }
+    },
+
+    /**
+     * Starts the delivery of the organization's completion webhook for a run that just closed (local activity).
+     * Once per run: the delivery's workflow ID is the run's, so a retried announcement starts nothing twice.
+     */
+    async announceRunClosed(closing: RunClosing): Promise<{ announced: boolean }> {
+      if (!webhooks.endpoints.has(closing.orgId)) return { announced: false };
+      const input: DeliverWebhookInput = runClosedEvent(closing, new Date());
+      try {
+        await client.workflow.start<DeliverWebhookWorkflow>(DELIVER_WEBHOOK_WORKFLOW, {
+          workflowId: webhookWorkflowId(closing.instanceId),
+          taskQueue: taskQueues.webhooks,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          staticSummary: `${JSON.parse(input.payload).type} of ${closing.instanceId} to org ${closing.orgId}`,
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+      return { announced: true };
+    },
+
+    /** One delivery attempt of a webhook; a failure says why, and the delivery workflow decides when to retry. */
+    async postWebhook(attempt: DeliverWebhookInput & { attempt: number }): Promise<{ status: number }> {
+      const deliveries = Context.current().metricMeter.createCounter(
+        'lockkeys_webhook_deliveries',
+        'deliveries',
+        'Webhook delivery attempts by outcome',
+      );
+      try {
+        const status = await sender.send(attempt);
+        deliveries.add(1, { outcome: 'delivered' });
+        return { status };
+      } catch (error) {
+        deliveries.add(1, { outcome: 'failed' });
+        throw error;
       }
     },
   };

@@ -1,5 +1,7 @@
-/** Contracts of lockkeys: what the gateway, the worker and the workflows agree on. */
+/** Contracts of lockkeys: what the gateway, the worker, the workflows and the tests agree on. */
 export * from './workflow';
-export * from './http';
-export * from './dev-credentials';
+export * from './run';
+export * from './errors';
+export * from './routes';
 export * from './lock-backend';
+export * from './dev-credentials';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { keyText } from './http';
+import { keyText } from './run';
 
 /**
  * The lock backend's protocol (SPEC "Lock backend"), as the simulator serves it and the activities and tests

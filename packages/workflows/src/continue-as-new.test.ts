@@ -1,7 +1,7 @@
-import { progressQuery, type BulkAddKeysProgress } from '@lockkeys/contracts';
+import { progressQuery } from '@lockkeys/contracts';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDevServer, startRun, testKeys, testSettings, testWorker, until } from './testing/environment';
+import { startDevServer, startRun, testKeys, testSettings, testWorkers, until } from './testing/environment';
 import { ScriptedLockBackend } from './testing/scripted-lock-backend';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -24,10 +24,15 @@ async function runsOf(workflowId: string): Promise<string[]> {
 
 test('a run crosses continue-as-new when the server suggests it: every key once, in order, progress intact', async () => {
   const backend = new ScriptedLockBackend();
-  // No gap: the server rounds sub-second timers up to ~1 s, and this test is about history length.
-  const { worker, taskQueue } = await testWorker(env, backend, testSettings(0));
+  // No gap (this test is about history length) and regular activities, so that each key is a workflow task of
+  // its own: with no timer between them, local activities would all run in the first task.
+  const noGap = testSettings(0);
+  const { workers, taskQueue } = await testWorkers(env, backend, {
+    ...noGap,
+    addKey: { ...noGap.addKey, activity: 'remote' },
+  });
   const keys = testKeys(80);
-  await worker.runUntil(async () => {
+  await workers.runUntil(async () => {
     const handle = await startRun(env, taskQueue, { lockId: 41, keys });
     // After the first continue-as-new, the query (on the newest run) still knows the keys of the first.
     await until(async () => (await runsOf(handle.workflowId)).includes('CONTINUED_AS_NEW'), 30_000);
@@ -35,14 +40,14 @@ test('a run crosses continue-as-new when the server suggests it: every key once,
     expect(mid.keys.map((k) => k.keyUuid)).toEqual(keys.map((k) => k.keyUuid));
     expect(mid.summary.added).toBeGreaterThan(5);
 
-    const result = (await handle.result()) as BulkAddKeysProgress;
+    const result = await handle.result();
     expect(result.summary).toMatchObject({ total: 80, added: 80 });
     expect(backend.commands.map((c) => c.key.keyUuid)).toEqual(keys.map((k) => k.keyUuid));
     const runs = await runsOf(handle.workflowId);
     expect(runs.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);
     // The workflow keeps its LockId and memo through continue-as-new (the gateway finds and authorizes it by them).
     const description = await handle.describe();
-    expect(description.memo).toEqual({ orgId: 'acme' });
+    expect(description.memo).toMatchObject({ orgId: 'acme', summary: { total: 80, added: 80 } });
     expect(await env.client.workflow.count(`WorkflowId = '${handle.workflowId}' AND LockId = 41`)).toMatchObject({
       count: runs.length,
     });
@@ -51,8 +56,8 @@ test('a run crosses continue-as-new when the server suggests it: every key once,
 
 test('every maxKeysPerRun keys even without a suggestion', async () => {
   const backend = new ScriptedLockBackend();
-  const { worker, taskQueue } = await testWorker(env, backend, testSettings(0, { maxKeysPerRun: 4 }));
-  await worker.runUntil(async () => {
+  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(0, { maxKeysPerRun: 4 }));
+  await workers.runUntil(async () => {
     const handle = await startRun(env, taskQueue, { lockId: 42, keys: testKeys(10) });
     await handle.result();
     expect(backend.commands).toHaveLength(10);
@@ -62,8 +67,8 @@ test('every maxKeysPerRun keys even without a suggestion', async () => {
 
 test('cancel after continue-as-new: keys added before stay added, the rest are cancelled', async () => {
   const backend = new ScriptedLockBackend();
-  const { worker, taskQueue } = await testWorker(env, backend, testSettings(200, { maxKeysPerRun: 3 }));
-  await worker.runUntil(async () => {
+  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(200, { maxKeysPerRun: 3 }));
+  await workers.runUntil(async () => {
     const handle = await startRun(env, taskQueue, { lockId: 43, keys: testKeys(10) });
     await until(async () => backend.commands.length >= 5);
     await handle.cancel();

@@ -1,3 +1,12 @@
 /** Workflow code of lockkeys; the build bundles this file for the worker. */
-export { bulkAddKeys } from './bulk-add-keys';
-export { lockMutex } from './lock-mutex';
+import type { BulkAddKeysWorkflow, DeliverWebhookWorkflow, LockMutexWorkflow } from '@lockkeys/contracts/workflow';
+import { bulkAddKeys } from './bulk-add-keys';
+import { deliverWebhook } from './deliver-webhook';
+import { lockMutex } from './lock-mutex';
+
+// Clients start these by the signatures in contracts: a workflow that drifts from its signature fails the build.
+bulkAddKeys satisfies BulkAddKeysWorkflow;
+lockMutex satisfies LockMutexWorkflow;
+deliverWebhook satisfies DeliverWebhookWorkflow;
+
+export { bulkAddKeys, deliverWebhook, lockMutex };

@@ -3,42 +3,36 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKFLOW_BUNDLE } from './testing/environment';
-import { HISTORIES_DIR } from './testing/record-histories';
+import { CURRENT_GENERATION, HISTORIES_DIR, SCENARIOS } from './testing/record-histories';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 /**
- * The determinism guard: histories recorded from real runs must replay against the current workflow code.
- * A change that breaks replay would break every run in flight when it is deployed. Refresh the fixtures
- * only on purpose: `pnpm --filter @lockkeys/workflows record-histories` (see README "Run lifecycle").
+ * The determinism guard: histories recorded from real runs, on each engine, must replay against the current
+ * workflow code. A change that breaks replay would break every run in flight when it is deployed. Refresh the
+ * fixtures only on purpose: `pnpm --filter @lockkeys/workflows record-histories` (see README "Determinism").
  */
-// One folder per generation of the workflow code: runs recorded before a patch must still replay after it.
-const generations = readdirSync(HISTORIES_DIR).sort();
-const files = generations.flatMap((generation) =>
-  readdirSync(join(HISTORIES_DIR, generation))
+const folders = readdirSync(HISTORIES_DIR).flatMap((generation) =>
+  readdirSync(join(HISTORIES_DIR, generation)).map((engine) => join(generation, engine)),
+);
+const files = folders.flatMap((folder) =>
+  readdirSync(join(HISTORIES_DIR, folder))
     .filter((f) => f.endsWith('.json'))
-    .map((f) => join(generation, f)),
+    .map((f) => join(folder, f)),
 );
 
-test.each(generations)('%s has a fixture for every recorded scenario', (generation) => {
-  const names = files.filter((f) => f.startsWith(`${generation}/`)).map((f) => f.slice(generation.length + 1));
-  const scenarios = new Set(names.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
-  expect([...scenarios].sort()).toEqual([
-    'cancel',
-    'continue-as-new',
-    'failed-key',
-    'happy-path',
-    'lock-holder',
-    'lock-mutex',
-    'retries',
-    'unknown-lock',
-    'waiting-for-lock',
+test('the current generation has recordings from both engines', () => {
+  expect(folders.filter((f) => f.startsWith(`${CURRENT_GENERATION}/`)).sort()).toEqual([
+    `${CURRENT_GENERATION}/dev`,
+    `${CURRENT_GENERATION}/postgres`,
   ]);
-  expect(names.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThanOrEqual(2);
 });
 
-test('both the generation before the command-gap patch and the current one are kept', () => {
-  expect(generations).toEqual(['before-gap-in-activity', 'current']);
+test.each(folders)('%s has a fixture for every recorded scenario', (folder) => {
+  const names = files.filter((f) => f.startsWith(`${folder}/`)).map((f) => f.slice(folder.length + 1));
+  const scenarios = new Set(names.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
+  expect([...scenarios].sort()).toEqual([...SCENARIOS]);
+  expect(names.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThanOrEqual(2);
 });
 
 test('every recorded history replays against the current workflow code', async () => {

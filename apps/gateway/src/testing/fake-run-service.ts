@@ -1,9 +1,12 @@
-import type { KeySpec, RunStatus, RunStatusBody } from '@lockkeys/contracts';
-import { summarize } from '@lockkeys/contracts';
+import type { KeySpec, RunList, RunStatus, RunStatusBody } from '@lockkeys/contracts';
+import { CLOSED_RUN_STATUSES, summarize } from '@lockkeys/contracts';
 import {
   IdempotencyConflictError,
+  InvalidCursorError,
   RunAlreadyClosedError,
   RunNotFoundError,
+  type ListRunsRequest,
+  type RunAction,
   type RunRef,
   type RunService,
   type StartedRun,
@@ -88,12 +91,50 @@ export class FakeRunService implements RunService, RunServiceLog {
   async cancel(ref: RunRef): Promise<RunStatusBody> {
     this.calls.push({ method: 'cancel', ref: { ...ref } });
     this.failIfAsked();
-    const run = this.owned(ref);
-    if (run.status !== 'queued' && run.status !== 'running')
-      throw new RunAlreadyClosedError(`${ref.instanceId} closed`);
+    const run = this.open(ref, 'cancel');
     run.status = 'cancelled';
     this.cancelled.push({ ...ref });
     return this.body(ref, run);
+  }
+
+  async pause(ref: RunRef): Promise<RunStatusBody> {
+    this.calls.push({ method: 'pause', ref: { ...ref } });
+    this.failIfAsked();
+    const run = this.open(ref, 'pause');
+    run.status = 'paused';
+    return this.body(ref, run);
+  }
+
+  async resume(ref: RunRef): Promise<RunStatusBody> {
+    this.calls.push({ method: 'resume', ref: { ...ref } });
+    this.failIfAsked();
+    const run = this.open(ref, 'resume');
+    if (run.status === 'paused') run.status = 'queued';
+    return this.body(ref, run);
+  }
+
+  /** The organization's runs on the lock in insertion order, newest first; a cursor is `fake:<offset>:<org>`. */
+  async list(request: ListRunsRequest): Promise<RunList> {
+    this.calls.push({ method: 'list', request: { ...request } });
+    this.failIfAsked();
+    let offset = 0;
+    if (request.cursor !== undefined) {
+      const [tag, at, org] = request.cursor.split(':');
+      if (tag !== 'fake' || org !== request.orgId || !/^\d+$/.test(at ?? ''))
+        throw new InvalidCursorError('fake cursor');
+      offset = Number(at);
+    }
+    const runs = [...this.runs.entries()]
+      .reverse()
+      .filter(([, run]) => run.orgId === request.orgId && run.lockId === request.lockId)
+      .filter(([, run]) => request.status === undefined || run.status === request.status)
+      .map(([instanceId, run]) => {
+        const { keys: _keys, ...item } = this.body({ instanceId, lockId: run.lockId, orgId: run.orgId }, run);
+        return item;
+      });
+    const page = runs.slice(offset, offset + request.limit);
+    const next = offset + request.limit < runs.length ? `fake:${offset + request.limit}:${request.orgId}` : null;
+    return { runs: page, nextCursor: next };
   }
 
   async ready(): Promise<boolean> {
@@ -120,8 +161,14 @@ export class FakeRunService implements RunService, RunServiceLog {
     return run;
   }
 
+  private open(ref: RunRef, action: RunAction): FakeRun {
+    const run = this.owned(ref);
+    if (CLOSED_RUN_STATUSES.includes(run.status)) throw new RunAlreadyClosedError(action, `${ref.instanceId} closed`);
+    return run;
+  }
+
   private body(ref: RunRef, run: FakeRun): RunStatusBody {
-    const closed = run.status !== 'queued' && run.status !== 'running';
+    const closed = CLOSED_RUN_STATUSES.includes(run.status);
     const keyStatus = run.status === 'cancelled' ? 'cancelled' : run.status === 'complete' ? 'added' : 'pending';
     const keys = run.keys.map((key) => ({ ...key, status: keyStatus, attempts: 0, error: null }) as const);
     return {

@@ -1,8 +1,10 @@
-import type { RunRef, RunService, StartedRun, StartRunRequest } from '../runs';
+import type { ListRunsRequest, RunRef, RunService, StartedRun, StartRunRequest } from '../runs';
 
 /** One RunService call, as the gateway made it. */
 export type RunServiceCall =
-  { method: 'start'; request: StartRunRequest } | { method: 'status' | 'cancel'; ref: RunRef };
+  | { method: 'start'; request: StartRunRequest }
+  | { method: 'list'; request: ListRunsRequest }
+  | { method: 'status' | 'cancel' | 'pause' | 'resume'; ref: RunRef };
 
 /** What a test can see of the RunService behind a gateway: every call, and what it actually started or cancelled. */
 export interface RunServiceLog {
@@ -41,6 +43,21 @@ export class RecordingRunService implements RunService, RunServiceLog {
     const body = await this.inner.cancel(ref);
     this.cancelled.push({ ...ref });
     return body;
+  }
+
+  async list(request: ListRunsRequest) {
+    this.calls.push({ method: 'list', request: { ...request } });
+    return this.inner.list(request);
+  }
+
+  async pause(ref: RunRef) {
+    this.calls.push({ method: 'pause', ref: { ...ref } });
+    return this.inner.pause(ref);
+  }
+
+  async resume(ref: RunRef) {
+    this.calls.push({ method: 'resume', ref: { ...ref } });
+    return this.inner.resume(ref);
   }
 
   ready(): Promise<boolean> {

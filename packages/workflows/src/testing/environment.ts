@@ -1,8 +1,12 @@
-import { createActivities } from '@lockkeys/activities';
+import { createActivities, type LockBackend, type WebhookEndpoints } from '@lockkeys/activities';
 import {
   BULK_ADD_KEYS_WORKFLOW,
   LOCK_ID_SEARCH_ATTRIBUTE,
+  MEMO_ORG_ID,
+  ORG_ID_SEARCH_ATTRIBUTE,
+  taskQueues,
   type BulkAddKeysInput,
+  type BulkAddKeysWorkflow,
   type KeySpec,
   type RunSettings,
 } from '@lockkeys/contracts';
@@ -10,21 +14,20 @@ import { ensureTemporalCli } from '@lockkeys/dev-stack';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import type { ScriptedLockBackend } from './scripted-lock-backend';
+import { createLockkeysWorkers, type LockkeysWorkers } from '../worker/hosting';
 
 export const LOCK_ID = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
-/** The prebuilt bundle the worker runs in production; tests and replays use the same one. */
-export const WORKFLOW_BUNDLE = require.resolve('@lockkeys/workflows/workflow-bundle');
+export const ORG_ID = defineSearchAttributeKey(ORG_ID_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+export { WORKFLOW_BUNDLE_PATH as WORKFLOW_BUNDLE } from '../worker/hosting';
 
 /** The real Temporal dev server, from our own CLI binary (never the SDK's download). */
 export function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: ensureTemporalCli() },
-      searchAttributes: [LOCK_ID],
-      extraArgs,
+      searchAttributes: [LOCK_ID, ORG_ID],
+      extraArgs: ['--dynamic-config-value', 'system.enableActivityEagerExecution=true', ...extraArgs],
     },
   });
 }
@@ -32,6 +35,7 @@ export function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEn
 export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = {}): RunSettings => ({
   commandGapMs,
   addKey: {
+    activity: 'local',
     initialIntervalMs: 1_000,
     backoffCoefficient: 2,
     maximumIntervalMs: 10_000,
@@ -42,7 +46,7 @@ export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = 
   maxKeysPerRun: 1_000,
   lockHolderCheckIntervalMs: 5_000,
   lockMutexIdleMs: 2_000,
-  webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 1_000 },
+  webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 2_000 },
   ...over,
 });
 
@@ -53,20 +57,27 @@ export const testKeys = (n: number, firstIndex = 10): KeySpec[] =>
     userId: `user-${i}`,
   }));
 
-/** A worker on its own task queue with `lockBackend` and `settings`. */
-export async function testWorker(
+/** lockkeys' workers on a task queue of their own, with `lockBackend`, `settings` and webhook endpoints. */
+export async function testWorkers(
   env: TestWorkflowEnvironment,
-  lockBackend: ScriptedLockBackend,
+  lockBackend: LockBackend,
   settings: RunSettings,
-) {
+  endpoints: WebhookEndpoints = new Map(),
+): Promise<{ workers: LockkeysWorkers; taskQueue: string }> {
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: WORKFLOW_BUNDLE },
-    activities: createActivities({ lockBackend, runSettings: settings, temporal: { client: env.client, taskQueue } }),
+  const activities = createActivities({
+    lockBackend,
+    runSettings: settings,
+    temporal: { client: env.client, taskQueues: taskQueues(taskQueue) },
+    webhooks: { endpoints, attemptTimeoutMs: settings.webhook.attemptTimeoutMs },
   });
-  return { worker, taskQueue };
+  const workers = await createLockkeysWorkers({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    activities,
+  });
+  return { workers, taskQueue };
 }
 
 /** Starts one bulkAddKeys run the way the gateway does. */
@@ -75,13 +86,16 @@ export function startRun(
   taskQueue: string,
   input: Omit<BulkAddKeysInput, 'orgId' | 'requestedBy'>,
   workflowId = `test-${input.lockId}-${randomUUID()}`,
-): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  return env.client.workflow.start(BULK_ADD_KEYS_WORKFLOW, {
+): Promise<WorkflowHandleWithFirstExecutionRunId<BulkAddKeysWorkflow>> {
+  return env.client.workflow.start<BulkAddKeysWorkflow>(BULK_ADD_KEYS_WORKFLOW, {
     taskQueue,
     workflowId,
     args: [{ ...input, orgId: 'acme', requestedBy: 'tester' }],
-    typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID, value: input.lockId }]),
-    memo: { orgId: 'acme' },
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: LOCK_ID, value: input.lockId },
+      { key: ORG_ID, value: 'acme' },
+    ]),
+    memo: { [MEMO_ORG_ID]: 'acme' },
   });
 }
 

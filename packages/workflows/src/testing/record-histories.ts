@@ -1,26 +1,52 @@
 /**
- * Records the histories of real runs into `histories/` (the determinism guard's fixtures):
- *   pnpm --filter @lockkeys/workflows record-histories
- * Run it only on purpose — after a deliberate, versioned change of workflow logic — and commit the result.
+ * Records the histories of real runs into `histories/<generation>/<engine>/` (the determinism guard's fixtures):
+ *   pnpm --filter @lockkeys/workflows record-histories                     (on a dev server it starts itself)
+ *   TEMPORAL_ADDRESS=127.0.0.1:7233 pnpm --filter @lockkeys/workflows record-histories -- --engine postgres
+ * Run it only on purpose — after a deliberate change of workflow logic — and commit the result.
  */
-import { lockMutexWorkflowId } from '@lockkeys/contracts';
-import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevServer, startRun, testKeys, testSettings, testWorker, until } from './environment';
+import { parseArgs } from 'node:util';
+import { lockMutexWorkflowId, pauseSignal, resumeSignal, webhookWorkflowId } from '@lockkeys/contracts';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startDevServer, startRun, testKeys, testSettings, testWorkers, until } from './environment';
 import { LockBackendFailureType, ScriptedLockBackend } from './scripted-lock-backend';
 
 export const HISTORIES_DIR = join(__dirname, '..', '..', 'histories');
-/** New recordings go here; older generations stay in their own folders and keep replaying. */
-const CURRENT_DIR = join(HISTORIES_DIR, 'current');
+/** The generation of the workflow code the recordings belong to (see README "Determinism"). */
+export const CURRENT_GENERATION = 'timer-loop';
 
-async function main(): Promise<void> {
+/** The scenarios every engine's folder holds (a continue-as-new scenario has one file per run). */
+export const SCENARIOS = [
+  'cancel',
+  'continue-as-new',
+  'failed-key',
+  'happy-path',
+  'lock-holder',
+  'lock-mutex',
+  'pause-resume',
+  'remote-activities',
+  'retries',
+  'unknown-lock',
+  'waiting-for-lock',
+  'webhook',
+] as const;
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { engine: { type: 'string', default: 'dev' } } });
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const env = await startDevServer();
-  mkdirSync(CURRENT_DIR, { recursive: true });
+  // On the dev engine the recorder starts its own server; for another engine it connects to TEMPORAL_ADDRESS.
+  const address = values.engine === 'dev' ? undefined : (process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233');
+  const env = address ? await TestWorkflowEnvironment.createFromExistingServer({ address }) : await startDevServer();
+  const dir = join(HISTORIES_DIR, CURRENT_GENERATION, values.engine!);
+  mkdirSync(dir, { recursive: true });
   const written: string[] = [];
+  const tag = Date.now().toString(36);
 
   /** Saves every run of a workflow (continue-as-new makes several), oldest first. */
   async function save(name: string, workflowId: string): Promise<void> {
@@ -30,68 +56,85 @@ async function main(): Promise<void> {
     for (const [i, runId] of runIds.entries()) {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
       const file = `${name}${runIds.length > 1 ? `.run${i + 1}` : ''}.json`;
-      writeFileSync(join(CURRENT_DIR, file), `${historyToJSON(history)}\n`);
+      writeFileSync(join(dir, file), `${historyToJSON(history)}\n`);
       written.push(file);
     }
   }
   const settle = (handle: WorkflowHandle) => handle.result().catch(() => undefined);
 
+  // A receiver that refuses the first delivery, so the webhook history has a failed attempt and a back-off.
+  let deliveries = 0;
+  const receiver = createServer((_req, res) => res.writeHead(deliveries++ === 0 ? 503 : 204).end());
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  const secret = `whsec_${Buffer.from('recorder-secret-0123456789abcdef').toString('base64')}`;
+
   try {
     const backend = new ScriptedLockBackend();
-    const { worker, taskQueue } = await testWorker(
+    const { workers, taskQueue } = await testWorkers(
       env,
       backend,
       testSettings(1_000, { maxKeysPerRun: 2, lockMutexIdleMs: 1_000 }),
+      new Map([['acme', { url: hookUrl, secret }]]),
     );
-    await worker.runUntil(async () => {
-      const happy = await startRun(env, taskQueue, { lockId: 1, keys: testKeys(2) }, 'history-happy-path');
+    const id = (name: string) => `history-${name}-${tag}`;
+    // The same scenario with addKey as regular activity tasks (RunSettings.addKey.activity = 'remote').
+    const remote = testSettings(1_000, { maxKeysPerRun: 2, lockMutexIdleMs: 1_000 });
+    const remoteWorkers = await testWorkers(env, backend, {
+      ...remote,
+      addKey: { ...remote.addKey, activity: 'remote' },
+    });
+    await remoteWorkers.workers.runUntil(() =>
+      startRun(env, remoteWorkers.taskQueue, { lockId: 9, keys: testKeys(3) }, id('remote-activities')).then(settle),
+    );
+    await workers.runUntil(async () => {
+      const happy = await startRun(env, taskQueue, { lockId: 1, keys: testKeys(2) }, id('happy-path'));
       await settle(happy);
+      await settle(env.client.workflow.getHandle(webhookWorkflowId(happy.workflowId)));
 
       const retryKeys = testKeys(1);
       backend.script(retryKeys[0]!.keyUuid, LockBackendFailureType.LockOffline, LockBackendFailureType.LockBusy);
-      await settle(await startRun(env, taskQueue, { lockId: 2, keys: retryKeys }, 'history-retries'));
+      await settle(await startRun(env, taskQueue, { lockId: 2, keys: retryKeys }, id('retries')));
 
       const failedKeys = testKeys(2);
       backend.script(failedKeys[0]!.keyUuid, LockBackendFailureType.SlotOccupied);
-      await settle(await startRun(env, taskQueue, { lockId: 3, keys: failedKeys }, 'history-failed-key'));
+      await settle(await startRun(env, taskQueue, { lockId: 3, keys: failedKeys }, id('failed-key')));
 
       const unknownLock = testKeys(2);
       backend.script(unknownLock[0]!.keyUuid, LockBackendFailureType.LockNotFound);
-      await settle(await startRun(env, taskQueue, { lockId: 4, keys: unknownLock }, 'history-unknown-lock'));
+      await settle(await startRun(env, taskQueue, { lockId: 4, keys: unknownLock }, id('unknown-lock')));
 
-      const cancelled = await startRun(env, taskQueue, { lockId: 5, keys: testKeys(2) }, 'history-cancel');
+      const cancelled = await startRun(env, taskQueue, { lockId: 5, keys: testKeys(2) }, id('cancel'));
       await until(async () => backend.commands.some((c) => c.lockId === 5));
       await cancelled.cancel();
       await settle(cancelled);
 
-      await settle(await startRun(env, taskQueue, { lockId: 6, keys: testKeys(5) }, 'history-continue-as-new'));
+      await settle(await startRun(env, taskQueue, { lockId: 6, keys: testKeys(5) }, id('continue-as-new')));
 
-      const holder = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(2) }, 'history-lock-holder');
-      const waiter = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(1, 50) }, 'history-waiting-for-lock');
+      const holder = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(2) }, id('lock-holder'));
+      const waiter = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(1, 50) }, id('waiting-for-lock'));
       await Promise.all([settle(holder), settle(waiter)]);
       await settle(env.client.workflow.getHandle(lockMutexWorkflowId(7)));
+
+      const paused = await startRun(env, taskQueue, { lockId: 8, keys: testKeys(3) }, id('pause-resume'));
+      await until(async () => backend.commands.some((c) => c.lockId === 8));
+      await paused.signal(pauseSignal);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await paused.signal(resumeSignal);
+      await settle(paused);
     });
-    for (const [name, id] of [
-      ['happy-path', 'history-happy-path'],
-      ['retries', 'history-retries'],
-      ['failed-key', 'history-failed-key'],
-      ['unknown-lock', 'history-unknown-lock'],
-      ['cancel', 'history-cancel'],
-      ['continue-as-new', 'history-continue-as-new'],
-      ['lock-holder', 'history-lock-holder'],
-      ['waiting-for-lock', 'history-waiting-for-lock'],
-      ['lock-mutex', lockMutexWorkflowId(7)],
-    ]) {
-      await save(name!, id!);
-    }
-    process.stdout.write(`recorded ${written.length} histories in ${CURRENT_DIR}:\n${written.join('\n')}\n`);
+    for (const name of SCENARIOS.filter((s) => s !== 'lock-mutex' && s !== 'webhook')) await save(name, id(name));
+    await save('lock-mutex', lockMutexWorkflowId(7));
+    await save('webhook', webhookWorkflowId(id('happy-path')));
+    process.stdout.write(`recorded ${written.length} histories in ${dir}:\n${written.join('\n')}\n`);
   } finally {
+    receiver.close();
     await env.teardown();
   }
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
+  main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
     process.exit(1);
   });

@@ -1,5 +1,9 @@
+/**
+ * The run resource of the HTTP API as zod schemas; every type here is inferred from its schema. The
+ * request-side schemas (strict, with the configured limits) validate what clients send; the response-side
+ * ones document what the gateway answers and check it in tests.
+ */
 import { z } from 'zod';
-import type { KeyError, KeyStatus, RunSummary } from './workflow';
 
 /** Limits of a `BulkAddKeys` request that the configuration may change. */
 export interface BulkAddKeysLimits {
@@ -24,6 +28,11 @@ export const keyText = (what: string, description: string) =>
 
 /** Message of the root-level detail when the body is JSON but not an object (an array, a string, `null`). */
 export const BODY_NOT_AN_OBJECT = 'body must be a JSON object';
+
+/** In words what JSON Schema cannot say: the uniqueness rules of a request's keys. */
+export const KEYS_UNIQUENESS_RULE =
+  'No two keys of one request may share a keyUuid, and no two may share a keyIndexNumber; a request that breaks ' +
+  'either rule is 400 with a detail at the second occurrence (e.g. `keys.3.keyIndexNumber`).';
 
 /** Body of `POST /locks/{lockId}/BulkAddKeys`, with the configured limits. */
 export function bulkAddKeysBodySchema(limits: BulkAddKeysLimits = DEFAULT_LIMITS) {
@@ -50,11 +59,7 @@ export function bulkAddKeysBodySchema(limits: BulkAddKeysLimits = DEFAULT_LIMITS
           .array(key, { error: (issue) => (issue.input === undefined ? 'keys is required' : 'keys must be an array') })
           .min(1, 'keys must hold at least 1 key')
           .max(limits.maxKeysPerRequest, `keys must hold at most ${limits.maxKeysPerRequest} keys`)
-          .meta({
-            description:
-              'Keys to add, in this order. No two keys may share a keyUuid, and no two a keyIndexNumber ' +
-              '(checked by the gateway; JSON Schema cannot express it).',
-          }),
+          .meta({ description: `Keys to add, in this order. ${KEYS_UNIQUENESS_RULE}` }),
       },
       { error: (issue) => (issue.code === 'invalid_type' ? BODY_NOT_AN_OBJECT : undefined) },
     )
@@ -89,7 +94,11 @@ export const lockIdSchema = z
   .regex(/^[1-9][0-9]{0,15}$/, 'lockId must be a positive decimal integer')
   .transform((value) => Number(value))
   .refine((value) => Number.isSafeInteger(value), 'lockId must be at most 9007199254740991')
-  .meta({ description: 'The lock: a positive decimal integer, at most 9007199254740991.', example: '123' });
+  // The document says what the value is (a number, as every response carries it), not how the path spells it.
+  .meta({
+    description: 'The lock: a positive decimal integer, at most 9007199254740991 (2^53−1).',
+    example: 123,
+  });
 
 /** `instanceId` path parameter (a workflow ID the gateway minted). */
 export const instanceIdSchema = z
@@ -107,112 +116,112 @@ export const idempotencyKeySchema = z
       "call's instanceId and start nothing; the same key with a different body is 409.",
   });
 
-/** Status of a run as the HTTP API reports it (SPEC `GET /locks/{lockId}/BulkAddKeys/{instanceId}`). */
-export type RunStatus = 'queued' | 'running' | 'complete' | 'errored' | 'cancelled' | 'terminated';
-
-/** Body of `GET .../BulkAddKeys/{instanceId}` and of `POST .../cancel`. */
-export interface RunStatusBody {
-  instanceId: string;
-  lockId: number;
-  status: RunStatus;
-  createdAt: string;
-  closedAt: string | null;
-  summary: RunSummary;
-  keys: {
-    keyUuid: string;
-    keyIndexNumber: number;
-    userId: string;
-    status: KeyStatus;
-    attempts: number;
-    error: KeyError | null;
-  }[];
-}
-
-/** Memo field that records which organization started a run (GET and cancel compare it). */
-export const MEMO_ORG_ID = 'orgId';
-/** Memo field with the hash of the request that started a run (idempotent replays compare it). */
-export const MEMO_REQUEST_HASH = 'requestHash';
-
-/** 202 body of `POST /locks/{lockId}/BulkAddKeys`. */
-export interface BulkAddKeysAccepted {
-  success: true;
-  lockId: number;
-  instanceId: string;
-}
-
-/** One problem in a rejected request. */
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
-
-/** SPEC's error body. */
-export interface ErrorBody {
-  error: string;
-  message: string;
-  code: number;
-  details?: ErrorDetail[];
-}
-
-/** SPEC's exact body for every authentication failure. */
-export const UNAUTHORIZED_BODY: ErrorBody = Object.freeze({
-  error: 'Unauthorized',
-  message: 'Authentication required. Please provide a valid API token',
-  code: 401,
-});
-
-// ---- Response schemas: the interfaces above, as zod, for the OpenAPI document and response checks. ----
-// The interfaces stay the source of their types; http.test.ts checks that each schema infers the same type.
-
 const count = z.number().int().min(0);
 
-/** {@link RunStatus} as a schema. */
-export const runStatusSchema = z
-  .enum(['queued', 'running', 'complete', 'errored', 'cancelled', 'terminated'])
-  .meta({ id: 'RunStatus', description: 'Where the run stands.' });
+/** One key as the client sent it. */
+export const keySpecSchema = z.object({
+  keyUuid: z.string(),
+  keyIndexNumber: z.number().int().min(0),
+  userId: z.string(),
+});
+export type KeySpec = z.infer<typeof keySpecSchema>;
 
-/** {@link KeyStatus} as a schema. */
 export const keyStatusSchema = z
   .enum(['pending', 'adding', 'added', 'failed', 'cancelled'])
   .meta({ id: 'KeyStatus', description: 'Where one key stands.' });
+export type KeyStatus = z.infer<typeof keyStatusSchema>;
 
-/** {@link KeyError} as a schema. */
 export const keyErrorSchema = z
   .object({
     type: z.string().meta({ description: 'Failure type, e.g. SlotOccupied, LockNotFound, KeyIndexOutOfRange.' }),
     message: z.string(),
   })
   .meta({ id: 'KeyError', description: 'Why a key failed for good.' });
+export type KeyError = z.infer<typeof keyErrorSchema>;
 
-/** {@link RunSummary} as a schema. */
+/** Where one key stands; the workflow keeps one per key, in request order. */
+export const keyProgressSchema = keySpecSchema
+  .extend({
+    status: keyStatusSchema,
+    attempts: count.meta({ description: 'Commands sent to the lock for this key so far, retries included.' }),
+    // A union, not .nullable(): zod-to-openapi would mark the shared KeyError component itself nullable.
+    error: z.union([keyErrorSchema, z.null()]),
+  })
+  .meta({ id: 'KeyProgress', description: 'One key of a run and its outcome so far.' });
+export type KeyProgress = z.infer<typeof keyProgressSchema>;
+
 export const runSummarySchema = z
   .object({ total: count, added: count, failed: count, pending: count, cancelled: count })
   .meta({ id: 'RunSummary', description: 'Keys of the run by outcome; `pending` includes the key being added.' });
+export type RunSummary = z.infer<typeof runSummarySchema>;
 
-/** {@link RunStatusBody} as a schema. */
+/** Status of a run as the HTTP API reports it. */
+export const runStatusSchema = z
+  .enum(['queued', 'running', 'paused', 'complete', 'errored', 'cancelled', 'terminated'])
+  .meta({
+    id: 'RunStatus',
+    description:
+      '`queued`: waiting for a worker or for its lock; `running`: sending commands; `paused`: paused by the client ' +
+      '(holds no lock); then one of `complete`, `cancelled`, `errored` (a bug), `terminated` (by an operator).',
+  });
+export type RunStatus = z.infer<typeof runStatusSchema>;
+
+/** Statuses after which a run changes no more. */
+export const CLOSED_RUN_STATUSES: readonly RunStatus[] = ['complete', 'errored', 'cancelled', 'terminated'];
+
+const runFields = {
+  instanceId: z.string(),
+  lockId: z.number().int().positive(),
+  status: runStatusSchema,
+  createdAt: z.string().meta({ description: 'When the request was accepted, ISO-8601.', format: 'date-time' }),
+  closedAt: z.union([z.string(), z.null()]).meta({ description: 'ISO-8601, or null while the run is open.' }),
+  summary: runSummarySchema,
+};
+
+/** Body of `GET .../BulkAddKeys/{instanceId}` and of cancel, pause and resume. */
 export const runStatusBodySchema = z
-  .object({
-    instanceId: z.string(),
-    lockId: z.number().int().positive(),
-    status: runStatusSchema,
-    createdAt: z.string().meta({ description: 'ISO-8601.', format: 'date-time' }),
-    closedAt: z.string().nullable().meta({ description: 'ISO-8601, or null while the run is open.' }),
-    summary: runSummarySchema,
-    keys: z.array(
-      z.object({
-        keyUuid: z.string(),
-        keyIndexNumber: z.number().int().min(0),
-        userId: z.string(),
-        status: keyStatusSchema,
-        attempts: count.meta({ description: 'Commands sent to the lock for this key so far, retries included.' }),
-        // A union, not .nullable(): zod-to-openapi would mark the shared KeyError component itself nullable.
-        error: z.union([keyErrorSchema, z.null()]),
-      }),
-    ),
-  })
+  .object({ ...runFields, keys: z.array(keyProgressSchema) })
   .meta({ id: 'RunStatusBody', description: 'A run and the outcome of each of its keys, in request order.' });
+export type RunStatusBody = z.infer<typeof runStatusBodySchema>;
 
-/** {@link BulkAddKeysAccepted} as a schema. */
+/** One run in a listing: the status body without its keys. */
+export const runListItemSchema = z.object(runFields).meta({ id: 'RunListItem' });
+export type RunListItem = z.infer<typeof runListItemSchema>;
+
+/** Body of `GET /locks/{lockId}/BulkAddKeys`. */
+export const runListSchema = z
+  .object({
+    runs: z.array(runListItemSchema),
+    nextCursor: z
+      .union([z.string(), z.null()])
+      .meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+  })
+  .meta({ id: 'RunList', description: "The caller's organization's runs on this lock, newest first." });
+export type RunList = z.infer<typeof runListSchema>;
+
+/** Most runs one page of a listing holds. */
+export const MAX_LIST_LIMIT = 100;
+
+/** Query of `GET /locks/{lockId}/BulkAddKeys`: anything else is 400. */
+export const runListQuerySchema = z.strictObject({
+  status: runStatusSchema.optional().meta({ description: 'Only runs with this status.' }),
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,2}$/, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`)
+    .transform(Number)
+    .refine((value) => value <= MAX_LIST_LIMIT, `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`)
+    .optional()
+    .meta({ description: `Runs per page, 1 to ${MAX_LIST_LIMIT} (default 20).`, example: 20 }),
+  cursor: z
+    .string()
+    .min(1, 'cursor must not be empty')
+    .max(4096, 'cursor is malformed')
+    .optional()
+    .meta({ description: '`nextCursor` of the previous page, as it came.' }),
+});
+export type RunListQuery = z.infer<typeof runListQuerySchema>;
+
+/** 202 body of `POST /locks/{lockId}/BulkAddKeys`. */
 export const bulkAddKeysAcceptedSchema = z
   .object({
     success: z.literal(true),
@@ -220,43 +229,14 @@ export const bulkAddKeysAcceptedSchema = z
     instanceId: z.string().meta({ description: 'The Temporal workflow ID of the run (URL-safe).' }),
   })
   .meta({ id: 'BulkAddKeysAccepted', description: 'The run was started (or, on an idempotent replay, found).' });
+export type BulkAddKeysAccepted = z.infer<typeof bulkAddKeysAcceptedSchema>;
 
-/** {@link ErrorDetail} as a schema. */
-export const errorDetailSchema = z
+/** Body of a completion webhook (Standard Webhooks message). */
+export const runClosedEventSchema = z
   .object({
-    path: z.string().meta({ description: 'Where the problem is, e.g. `keys.0.keyIndexNumber`; `""` is the body.' }),
-    message: z.string(),
+    type: z.enum(['bulkAddKeys.complete', 'bulkAddKeys.cancelled', 'bulkAddKeys.errored']),
+    timestamp: z.string().meta({ format: 'date-time' }),
+    data: runStatusBodySchema,
   })
-  .meta({ id: 'ErrorDetail' });
-
-/** {@link ErrorBody} as a schema. */
-export const errorBodySchema = z
-  .object({
-    error: z.string().meta({ description: 'The HTTP status title, e.g. `Bad Request`.' }),
-    message: z.string().meta({ description: 'One sentence for a person; never internals.' }),
-    code: z.number().int().min(400).max(599).meta({ description: 'The HTTP status code.' }),
-    details: z.array(errorDetailSchema).optional().meta({ description: 'For 400: each problem found.' }),
-  })
-  .meta({ id: 'ErrorBody', description: 'Every error answer.' });
-
-// A client-chosen property name is echoed in `path`; a 1 MB name must not come back as a 1 MB error.
-const MAX_PATH_SEGMENT_LENGTH = 64;
-
-const pathSegment = (segment: PropertyKey): string => {
-  const text = String(segment);
-  return text.length > MAX_PATH_SEGMENT_LENGTH ? `${text.slice(0, MAX_PATH_SEGMENT_LENGTH)}…` : text;
-};
-
-/**
- * zod issues as SPEC `details`: `keys.0.keyIndexNumber`; the root is `""`. Each unknown property is one
- * detail at its own path (`keys.0.admin`, `__proto__`), with over-long property names shortened.
- */
-export function issuesToDetails(issues: readonly z.core.$ZodIssue[]): ErrorDetail[] {
-  return issues.flatMap((issue) => {
-    const path = issue.path.map(pathSegment);
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((name) => ({ path: [...path, pathSegment(name)].join('.'), message: 'unknown property' }));
-    }
-    return [{ path: path.join('.'), message: issue.message }];
-  });
-}
+  .meta({ id: 'RunClosedEvent', description: 'POSTed to the organization’s webhook when one of its runs closes.' });
+export type RunClosedEvent = z.infer<typeof runClosedEventSchema>;

@@ -1,0 +1,93 @@
+/**
+ * How lockkeys' workflows are hosted: which workflow and activities run on which task queue. Not workflow code
+ * (it is not bundled); the worker app and the tests both host the workflows through it, so the wiring exists once.
+ */
+import type { Activities } from '@lockkeys/activities';
+import { taskQueues } from '@lockkeys/contracts';
+import { type NativeConnection, Worker, type WorkerOptions, type State } from '@temporalio/worker';
+
+/** The prebuilt workflow bundle (`pnpm --filter @lockkeys/workflows build`), the same for production and tests. */
+export const WORKFLOW_BUNDLE_PATH = require.resolve('@lockkeys/workflows/workflow-bundle');
+
+/** Options of the Temporal Worker that runs `bulkAddKeys` and `addKey` (the busy one). */
+export type RunsWorkerTuning = Pick<
+  WorkerOptions,
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions'
+  | 'maxCachedWorkflows'
+  | 'workflowTaskPollerBehavior'
+  | 'activityTaskPollerBehavior'
+>;
+
+export interface LockkeysWorkersOptions {
+  connection: NativeConnection;
+  namespace: string;
+  /** `TEMPORAL_TASK_QUEUE`; the mutexes and webhook deliveries use queues derived from it. */
+  taskQueue: string;
+  activities: Activities;
+  tuning?: RunsWorkerTuning;
+  /** On shutdown, how long in-flight commands may take to finish. */
+  shutdownGraceTimeMs?: number;
+}
+
+/** The three Temporal Workers of one lockkeys worker process, run and stopped together. */
+export interface LockkeysWorkers {
+  readonly workers: readonly Worker[];
+  /** Runs until shutdown (a signal the Runtime handles, or {@link shutdown}); rejects if any worker fails. */
+  run(): Promise<void>;
+  /** Runs `fn` with the workers polling, then shuts them down. */
+  runUntil<T>(fn: () => Promise<T>): Promise<T>;
+  /** `RUNNING` once every worker polls; otherwise the first state that is not. */
+  getState(): State;
+  shutdown(): void;
+}
+
+/**
+ * One Worker per task queue: runs (`bulkAddKeys`, `addKey` and the run's local activities), lock mutexes
+ * (`lockMutex`), webhook deliveries (`deliverWebhook`, `postWebhook`). Separate queues keep a run that waits for
+ * its mutex from waiting for a workflow-task slot that runs hold, and a slow receiver out of the lock commands' slots.
+ */
+export async function createLockkeysWorkers(options: LockkeysWorkersOptions): Promise<LockkeysWorkers> {
+  const queues = taskQueues(options.taskQueue);
+  const { readRunSettings, acquireLock, releaseLock, addKey, announceRunClosed, postWebhook } = options.activities;
+  const common = {
+    connection: options.connection,
+    namespace: options.namespace,
+    workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+    ...(options.shutdownGraceTimeMs !== undefined && { shutdownGraceTime: options.shutdownGraceTimeMs }),
+  };
+  const workers = [
+    await Worker.create({
+      ...common,
+      ...options.tuning,
+      taskQueue: queues.runs,
+      activities: { readRunSettings, acquireLock, releaseLock, addKey, announceRunClosed },
+    }),
+    await Worker.create({ ...common, taskQueue: queues.locks, activities: { readRunSettings } }),
+    await Worker.create({ ...common, taskQueue: queues.webhooks, activities: { readRunSettings, postWebhook } }),
+  ];
+  const shutdown = () => {
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  const run = async () => {
+    // One failing worker stops the others, so the process never half-serves its queues.
+    const runs = workers.map((worker) => worker.run().catch((error: unknown) => (shutdown(), Promise.reject(error))));
+    await Promise.all(runs);
+  };
+  return {
+    workers,
+    run,
+    async runUntil(fn) {
+      const running = run();
+      try {
+        return await fn();
+      } finally {
+        shutdown();
+        await running;
+      }
+    },
+    getState: () => workers.map((worker) => worker.getState()).find((state) => state !== 'RUNNING') ?? 'RUNNING',
+    shutdown,
+  };
+}
