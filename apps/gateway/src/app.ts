@@ -56,6 +56,8 @@ interface GatewayLocals {
   principal?: Principal;
   /** Path parameters, query, headers and body as the route's declaration parsed them. */
   parsed?: ParsedInput;
+  /** A path parameter other than `lockId` is malformed (answered after authorization). */
+  paramsInvalid?: boolean;
 }
 
 /** A request as its route's schemas parsed it; each handler sees it typed by its own declaration. */
@@ -242,6 +244,7 @@ function inputParsers(
   const parsers: RequestHandler[] = [startParsing];
   if (params !== undefined) parsers.push(parseParams(params));
   if (declaration.authenticated) parsers.push(authorizeLock(authenticator));
+  if (params !== undefined) parsers.push(rejectInvalidParams);
   if (body !== undefined) {
     parsers.push(requireJsonContentType, rejectDeclaredOversizeBody(config.limits.maxBodyBytes));
   }
@@ -274,32 +277,42 @@ const startParsing: RequestHandler = (_req, res, next) => {
 const parsedOf = (res: Response) => locals(res).parsed ?? emptyParsed();
 
 /**
- * Path parameters: a bad `lockId` is 400; a malformed `instanceId` answers exactly like an unknown or foreign one
- * (404): its shape reveals nothing. Parsed parameters go on the request's logger.
+ * Path parameters, in SPEC's order around authorization: a bad `lockId` is 400 here, before authorization; any
+ * other bad parameter waits until after it (see {@link rejectInvalidParams}). Parsed parameters go on the
+ * request's logger.
  */
 function parseParams(schema: z.ZodObject): RequestHandler {
   return (req, res, next) => {
     const parsed = schema.safeParse(req.params);
-    if (!parsed.success) {
-      if (parsed.error.issues.some((issue) => issue.path[0] === 'lockId')) {
-        throw new BadRequestError(
-          'lockId is invalid',
-          parsed.error.issues
-            .filter((i) => i.path[0] === 'lockId')
-            .map((i) => ({ path: 'lockId', message: i.message })),
-        );
-      }
-      throw new NotFoundError(RUN_NOT_FOUND_MESSAGE);
+    const lockIdIssues = parsed.success ? [] : parsed.error.issues.filter((issue) => issue.path[0] === 'lockId');
+    if (lockIdIssues.length > 0) {
+      throw new BadRequestError(
+        'lockId is invalid',
+        lockIdIssues.map((issue) => ({ path: 'lockId', message: issue.message })),
+      );
     }
-    parsedOf(res).params = parsed.data as Record<string, unknown>;
-    const { lockId, instanceId } = parsed.data as { lockId?: number; instanceId?: string };
-    locals(res).log = locals(res).log.child({
-      ...(lockId !== undefined && { lockId }),
-      ...(instanceId !== undefined && { instanceId }),
-    });
+    const requestLocals = locals(res);
+    if (parsed.success) {
+      parsedOf(res).params = parsed.data as Record<string, unknown>;
+      const { lockId, instanceId } = parsed.data as { lockId?: number; instanceId?: string };
+      requestLocals.log = requestLocals.log.child({
+        ...(lockId !== undefined && { lockId }),
+        ...(instanceId !== undefined && { instanceId }),
+      });
+    } else {
+      const lockId = (schema.shape.lockId as z.ZodType | undefined)?.safeParse(req.params.lockId);
+      if (lockId?.success) parsedOf(res).params = { lockId: lockId.data };
+      requestLocals.paramsInvalid = true;
+    }
     next();
   };
 }
+
+/** A malformed `instanceId` answers exactly like an unknown or foreign one (404): its shape reveals nothing. */
+const rejectInvalidParams: RequestHandler = (_req, res, next) => {
+  if (locals(res).paramsInvalid) throw new NotFoundError(RUN_NOT_FOUND_MESSAGE);
+  next();
+};
 
 function authorizeLock(authenticator: Authenticator): RequestHandler {
   return (_req, res, next) => {

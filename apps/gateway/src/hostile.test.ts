@@ -19,6 +19,7 @@ import {
 import {
   eventually,
   LOCK_ID_KEY,
+  ORG_ID_KEY,
   type RawAnswer,
   sampleValue,
   parsePrometheusText,
@@ -111,6 +112,8 @@ interface Expected {
   body: ErrorBody;
   /** RunService methods the request may reach (in order); none unless listed. */
   reaches?: RunServiceCall['method'][];
+  /** Response headers the answer must carry (lower-case names). */
+  headers?: Record<string, string>;
 }
 
 type Row = [name: string, target: Target, request: Hostile, expected: Expected];
@@ -145,6 +148,25 @@ const orgMismatch: Expected = {
     code: 403,
   },
 };
+const methodNotAllowed = (method: string, allow: string): Expected => ({
+  status: 405,
+  body: {
+    error: 'Method Not Allowed',
+    message: `${method} is not served here; this path serves ${allow}`,
+    code: 405,
+  },
+  headers: { allow },
+});
+const badQuery = (...details: Array<[path: string, message: string]>) => badRequest('Query is invalid', details);
+const badCursor = badQuery(['cursor', 'cursor is not one this API gave for this lock and status']);
+const LIST_TWICE_MESSAGE = 'Invalid input: expected string, received array';
+const LIST_STATUS_MESSAGE =
+  'Invalid option: expected one of "queued"|"running"|"paused"|"complete"|"errored"|"cancelled"|"terminated"';
+const closedRun = (action: string): Expected => ({
+  status: 409,
+  body: { error: 'Conflict', message: `The run has already closed; there is nothing to ${action}`, code: 409 },
+  reaches: [action as RunServiceCall['method']],
+});
 const routeNotFound: Expected = {
   status: 404,
   body: { error: 'Not Found', message: 'The requested resource does not exist', code: 404 },
@@ -177,6 +199,7 @@ const unparsable: Expected = {
 };
 
 const RUN = '/locks/123/BulkAddKeys/lock-123-acme-run';
+const LIST = '/locks/123/BulkAddKeys';
 const CANCEL = `${RUN}/cancel`;
 const get = (path: string, headers: Hostile['headers'] = {}): Hostile => ({ method: 'GET', path, headers });
 const cancel = (path: string, headers: Hostile['headers'] = {}): Hostile => ({
@@ -782,9 +805,78 @@ const rows: Row[] = [
     get('/nope', { authorization: undefined, 'x-api-key': undefined }),
     routeNotFound,
   ],
-  ['PUT on BulkAddKeys', 'hs', { method: 'PUT' }, routeNotFound],
-  ['DELETE on a run', 'hs', { method: 'DELETE', path: RUN, body: null }, routeNotFound],
-  ['GET the collection', 'hs', get('/locks/123/BulkAddKeys'), routeNotFound],
+  ['PUT on BulkAddKeys', 'hs', { method: 'PUT' }, methodNotAllowed('PUT', 'GET, HEAD, POST')],
+  [
+    'PUT on BulkAddKeys without credentials: the method is checked first',
+    'hs',
+    { method: 'PUT', headers: { authorization: undefined, 'x-api-key': undefined } },
+    methodNotAllowed('PUT', 'GET, HEAD, POST'),
+  ],
+  ['DELETE on a run', 'hs', { method: 'DELETE', path: RUN, body: null }, methodNotAllowed('DELETE', 'GET, HEAD')],
+  ['GET on cancel', 'hs', get(CANCEL), methodNotAllowed('GET', 'POST')],
+  [
+    'PATCH on /healthz',
+    'hs',
+    { method: 'PATCH', path: '/healthz', body: null },
+    methodNotAllowed('PATCH', 'GET, HEAD'),
+  ],
+
+  // ---- the listing: a strict query, a cursor of this gateway's own ----------------------------------
+  ['list: limit 0', 'hs', get(`${LIST}?limit=0`), badQuery(['limit', 'limit must be a whole number from 1 to 100'])],
+  [
+    'list: limit 101',
+    'hs',
+    get(`${LIST}?limit=101`),
+    badQuery(['limit', 'limit must be a whole number from 1 to 100']),
+  ],
+  [
+    'list: limit abc',
+    'hs',
+    get(`${LIST}?limit=abc`),
+    badQuery(['limit', 'limit must be a whole number from 1 to 100']),
+  ],
+  [
+    'list: limit 1e1',
+    'hs',
+    get(`${LIST}?limit=1e1`),
+    badQuery(['limit', 'limit must be a whole number from 1 to 100']),
+  ],
+  ['list: limit twice', 'hs', get(`${LIST}?limit=1&limit=2`), badQuery(['limit', LIST_TWICE_MESSAGE])],
+  ['list: status bogus', 'hs', get(`${LIST}?status=bogus`), badQuery(['status', LIST_STATUS_MESSAGE])],
+  ['list: an unknown parameter', 'hs', get(`${LIST}?page=2`), badQuery(['page', 'unknown property'])],
+  ['list: an empty cursor', 'hs', get(`${LIST}?cursor=`), badQuery(['cursor', 'cursor must not be empty'])],
+  ['list: a forged cursor', 'hs', get(`${LIST}?cursor=eyJ2IjoxfQ.c2lnbmF0dXJl`), { ...badCursor, reaches: ['list'] }],
+  ['list: a cursor that is not even two parts', 'hs', get(`${LIST}?cursor=abc`), { ...badCursor, reaches: ['list'] }],
+  ['list: a lock the key may not manage', 'hs', get('/locks/999/BulkAddKeys'), forbidden(999)],
+  ['list: bad lockId', 'hs', get('/locks/0x7b/BulkAddKeys'), badLockId()],
+
+  // ---- pause and resume: like cancel -------------------------------------------------------------------
+  [
+    'pause: another organization’s run',
+    'hs',
+    cancel('/locks/123/BulkAddKeys/lock-123-initech-run/pause'),
+    runNotFound('pause'),
+  ],
+  [
+    'resume: another organization’s run',
+    'hs',
+    cancel('/locks/123/BulkAddKeys/lock-123-initech-run/resume'),
+    runNotFound('resume'),
+  ],
+  ['pause: a malformed instanceId', 'hs', cancel('/locks/123/BulkAddKeys/a%20b/pause'), runNotFound()],
+  ['pause: a lock the key may not manage', 'hs', cancel('/locks/999/BulkAddKeys/lock-999-x/pause'), forbidden(999)],
+  [
+    'pause: a run that already closed',
+    'hs',
+    cancel('/locks/123/BulkAddKeys/lock-123-acme-done/pause'),
+    closedRun('pause'),
+  ],
+  [
+    'resume: a run that already closed',
+    'hs',
+    cancel('/locks/123/BulkAddKeys/lock-123-acme-done/resume'),
+    closedRun('resume'),
+  ],
   ['extra path segments', 'hs', get(`${RUN}/keys/0`), routeNotFound],
   ['undecodable path', 'hs', { path: '/locks/%E0%A4%A/BulkAddKeys' }, badRequest('The request could not be processed')],
 
@@ -846,7 +938,10 @@ function seedRun(
     taskQueue: config.temporal.taskQueue,
     workflowId,
     args: [input],
-    typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID_KEY, value: lockId }]),
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: LOCK_ID_KEY, value: lockId },
+      { key: ORG_ID_KEY, value: orgId },
+    ]),
     memo: { [MEMO_ORG_ID]: orgId },
   });
 }
@@ -955,6 +1050,9 @@ function toRequest(target: Target, request: Hostile) {
 /** Which route a row aims at. */
 function routeOf({ method = 'POST', path = '/locks/123/BulkAddKeys' }: Hostile): string {
   if (method === 'POST' && /\/cancel$/.test(path)) return 'cancel';
+  if (method === 'POST' && /\/pause$/.test(path)) return 'pause';
+  if (method === 'POST' && /\/resume$/.test(path)) return 'resume';
+  if (method === 'GET' && /^\/locks\/[^/]*\/BulkAddKeys(\?.*)?$/.test(path)) return 'list';
   if (method === 'GET' && /^\/locks\/[^/]*\/BulkAddKeys\/[^/]+$/.test(path)) return 'status';
   if (method === 'POST' && /^\/locks\/[^/]*\/BulkAddKeys$/.test(path)) return 'start';
   return 'other';
@@ -997,6 +1095,7 @@ describe('hostile requests', () => {
     if (expected.status === 401) expect(answer.headers['www-authenticate']).toBe('Bearer realm="lockkeys"');
     if (expected.status === 503 || expected.status === 500) expect(answer.text).not.toMatch(/\bat \S+:\d+|Error:/);
     expect(gateway.runs.calls.slice(callsBefore).map((call) => call.method)).toEqual(expected.reaches ?? []);
+    for (const [header, value] of Object.entries(expected.headers ?? {})) expect(answer.headers[header]).toBe(value);
     if (expected.status === 401) {
       const failure = gateway.logs
         .slice(logsBefore)
@@ -1037,8 +1136,11 @@ describe('hostile requests', () => {
     for (const { name, method, path, answer } of answered.filter((entry) => entry.method !== 'n/a')) {
       const operation = findOperation(spec, method, path);
       if (operation === undefined) {
-        // Unknown routes; under /locks credentials are checked first.
-        if (![401, 404].includes(answer.status)) problems.push(`${name}: ${answer.status} on an undocumented route`);
+        // Unknown routes (under /locks credentials are checked first), or a documented path asked another method.
+        const pathDocumented = ['GET', 'POST'].some((other) => findOperation(spec, other, path) !== undefined);
+        if (![401, 404].includes(answer.status) && !(answer.status === 405 && pathDocumented)) {
+          problems.push(`${name}: ${answer.status} on an undocumented route`);
+        }
         continue;
       }
       documented++;
@@ -1056,6 +1158,8 @@ describe('hostile requests', () => {
       '/locks/:lockId/BulkAddKeys',
       '/locks/:lockId/BulkAddKeys/:instanceId',
       '/locks/:lockId/BulkAddKeys/:instanceId/cancel',
+      '/locks/:lockId/BulkAddKeys/:instanceId/pause',
+      '/locks/:lockId/BulkAddKeys/:instanceId/resume',
       '/healthz',
       '/readyz',
       '/openapi.json',

@@ -51,14 +51,14 @@ describe('GET /metrics', () => {
         authorization: `Bearer ${token({ exp: Math.floor(Date.now() / 1000) - 60 })}`,
         'x-api-key': ACME_KEY,
       }),
-      // Unknown routes: whatever the URL, one label value.
+      // Unknown routes and methods: whatever the URL, one label value.
       get('/nope'),
       get('/locks-and-keys/1'),
       { ...get('/healthz'), method: 'DELETE' },
     ]) {
       statuses.push((await send(gateway.port, request)).status);
     }
-    expect(statuses).toEqual([202, 202, 202, 200, 200, 429, 401, 401, 401, 404, 404, 404]);
+    expect(statuses).toEqual([202, 202, 202, 200, 200, 429, 401, 401, 401, 404, 404, 405]);
 
     const samples = await scrape(gateway);
     const requests = (route: string, method: string, status: string) =>
@@ -71,7 +71,7 @@ describe('GET /metrics', () => {
       unauthorizedStarts: requests('/locks/:lockId/BulkAddKeys', 'POST', '401'),
       unauthorizedReads: requests('/locks/:lockId/BulkAddKeys/:instanceId', 'GET', '401'),
       unmatchedGets: requests('unmatched', 'GET', '404'),
-      unmatchedDeletes: requests('unmatched', 'DELETE', '404'),
+      unmatchedDeletes: requests('unmatched', 'DELETE', '405'),
     }).toEqual({
       started: 3,
       read: 2,

@@ -63,7 +63,12 @@ function responseOf(status: number, response: ResponseDeclaration): ResponseConf
     case 'raw':
       return {
         ...base,
-        content: Object.fromEntries(response.contentTypes.map((type) => [type, { schema: { type: 'string' } }])),
+        content: Object.fromEntries(
+          response.contentTypes.map((type) => [
+            type,
+            { schema: { type: type === 'application/json' ? 'object' : 'string' } },
+          ]),
+        ),
       };
   }
 }

@@ -445,7 +445,7 @@ export function methodsByPath(routes: Record<string, RouteDeclaration>): Map<str
     const methods = byPath.get(declaration.path) ?? [];
     methods.push(declaration.method.toUpperCase());
     if (declaration.method === 'get') methods.push('HEAD');
-    byPath.set(declaration.path, methods);
+    byPath.set(declaration.path, methods.sort());
   }
   return byPath;
 }

@@ -109,7 +109,7 @@ export const instanceIdSchema = z
 /** `Idempotency-Key` header: 1–255 printable ASCII characters. */
 export const idempotencyKeySchema = z
   .string()
-  .regex(/^[\x20-\x7e]{1,255}$/, 'Idempotency-Key must be 1-255 printable ASCII characters')
+  .regex(/^[\x20-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters')
   .meta({
     description:
       'Makes the request safe to retry: the same key, lock and body from the same organization return the first ' +

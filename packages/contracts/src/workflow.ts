@@ -39,6 +39,9 @@ export const LOCK_ID_SEARCH_ATTRIBUTE = 'LockId';
 /** Search attribute (Keyword) every run carries: the organization that started it. */
 export const ORG_ID_SEARCH_ATTRIBUTE = 'OrgId';
 
+/** The search attributes of a namespace lockkeys runs in, with their types (every engine registers these). */
+export const SEARCH_ATTRIBUTES = { [LOCK_ID_SEARCH_ATTRIBUTE]: 'Int', [ORG_ID_SEARCH_ATTRIBUTE]: 'Keyword' } as const;
+
 /** Memo field: the organization that started a run (GET and cancel compare it). */
 export const MEMO_ORG_ID = 'orgId';
 /** Memo field: hash of the request that started a run (idempotent replays compare it). */

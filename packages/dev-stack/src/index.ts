@@ -5,3 +5,4 @@ export * from './service';
 export * from './stack';
 export * from './temporal-cli';
 export * from './postgres';
+export * from './dev-server';

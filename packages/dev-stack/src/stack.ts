@@ -4,6 +4,7 @@ import { isTemporalClientVariable, loadTemporalConnection, type TemporalConnecti
 import { inheritedEnv } from './config';
 import { type StackPorts } from './ports';
 import { DEFAULT_ENGINE_PORTS, startPostgresEngine, type PostgresEngine, type PostgresEnginePorts } from './postgres';
+import { devServerArgs } from './dev-server';
 import { answers200, startService, type RunningService, type ServiceSpec } from './service';
 import { ensureTemporalCli, temporalServing } from './temporal-cli';
 
@@ -102,10 +103,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         String(ports.temporal),
         '--ui-port',
         String(ports.temporalUi),
-        '--db-filename',
-        join(options.dataDir, 'temporal.sqlite'),
-        '--search-attribute',
-        'LockId=Int',
+        ...devServerArgs({ sqliteFile: join(options.dataDir, 'temporal.sqlite') }),
         '--log-level',
         'warn',
         ...(options.temporalArgs ?? []),

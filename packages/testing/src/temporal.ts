@@ -1,5 +1,5 @@
-import { LOCK_ID_SEARCH_ATTRIBUTE } from '@lockkeys/contracts';
-import { ensureTemporalCli } from '@lockkeys/dev-stack';
+import { LOCK_ID_SEARCH_ATTRIBUTE, ORG_ID_SEARCH_ATTRIBUTE } from '@lockkeys/contracts';
+import { devServerArgs, ensureTemporalCli } from '@lockkeys/dev-stack';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 
@@ -8,10 +8,13 @@ export { cachedCliPath, ensureTemporalCli, findTemporalCli, TEMPORAL_CLI_VERSION
 
 /** The `LockId` search attribute (Int) every run carries, as a typed key. */
 export const LOCK_ID_KEY = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
+/** The `OrgId` search attribute (Keyword) every run carries, as a typed key. */
+export const ORG_ID_KEY = defineSearchAttributeKey(ORG_ID_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
 
 /**
  * A real Temporal dev server of the suite's own: in memory, on 127.0.0.1 and a free port, from the project's CLI
- * (never the SDK's download), with `LockId` registered. `extraArgs` go to `temporal server start-dev` (e.g.
+ * (never the SDK's download), with lockkeys' server settings and search attributes (dev-stack's `devServerArgs`,
+ * the same `npm run dev` uses). `extraArgs` go to `temporal server start-dev` (e.g.
  * `--dynamic-config-value`). Tear it down with `teardown()`.
  */
 export function startTemporalDevServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
@@ -19,8 +22,7 @@ export function startTemporalDevServer(extraArgs: string[] = []): Promise<TestWo
     server: {
       executable: { type: 'existing-path', path: ensureTemporalCli() },
       ip: '127.0.0.1',
-      searchAttributes: [LOCK_ID_KEY],
-      extraArgs,
+      extraArgs: [...devServerArgs(), ...extraArgs],
     },
   });
 }

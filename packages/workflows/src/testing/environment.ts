@@ -1,36 +1,24 @@
 import { createActivities, type LockBackend, type WebhookEndpoints } from '@lockkeys/activities';
 import {
   BULK_ADD_KEYS_WORKFLOW,
-  LOCK_ID_SEARCH_ATTRIBUTE,
   MEMO_ORG_ID,
-  ORG_ID_SEARCH_ATTRIBUTE,
   taskQueues,
   type BulkAddKeysInput,
   type BulkAddKeysWorkflow,
   type KeySpec,
   type RunSettings,
 } from '@lockkeys/contracts';
-import { ensureTemporalCli } from '@lockkeys/dev-stack';
+import { eventually, keyIndexes, keysFor, LOCK_ID_KEY, ORG_ID_KEY, startTemporalDevServer } from '@lockkeys/testing';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { defineSearchAttributeKey, SearchAttributeType, TypedSearchAttributes } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomUUID } from 'node:crypto';
 import { createLockkeysWorkers, type LockkeysWorkers } from '../worker/hosting';
 
-export const LOCK_ID = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
-export const ORG_ID = defineSearchAttributeKey(ORG_ID_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
 export { WORKFLOW_BUNDLE_PATH as WORKFLOW_BUNDLE } from '../worker/hosting';
 
-/** The real Temporal dev server, from our own CLI binary (never the SDK's download). */
-export function startDevServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: ensureTemporalCli() },
-      searchAttributes: [LOCK_ID, ORG_ID],
-      extraArgs: ['--dynamic-config-value', 'system.enableActivityEagerExecution=true', ...extraArgs],
-    },
-  });
-}
+/** The real Temporal dev server, from our own CLI binary (never the SDK's download), set up as everywhere else. */
+export const startDevServer = startTemporalDevServer;
 
 export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = {}): RunSettings => ({
   commandGapMs,
@@ -50,12 +38,9 @@ export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = 
   ...over,
 });
 
+/** `n` keys in slots `firstIndex…`, with uuids no other test uses (the scripted lock answers by uuid). */
 export const testKeys = (n: number, firstIndex = 10): KeySpec[] =>
-  Array.from({ length: n }, (_, i) => ({
-    keyUuid: `key-${i}-${randomUUID()}`,
-    keyIndexNumber: firstIndex + i,
-    userId: `user-${i}`,
-  }));
+  keysFor(0, keyIndexes(n, firstIndex), `key-${randomUUID()}`);
 
 /** lockkeys' workers on a task queue of their own, with `lockBackend`, `settings` and webhook endpoints. */
 export async function testWorkers(
@@ -92,17 +77,13 @@ export function startRun(
     workflowId,
     args: [{ ...input, orgId: 'acme', requestedBy: 'tester' }],
     typedSearchAttributes: new TypedSearchAttributes([
-      { key: LOCK_ID, value: input.lockId },
-      { key: ORG_ID, value: 'acme' },
+      { key: LOCK_ID_KEY, value: input.lockId },
+      { key: ORG_ID_KEY, value: 'acme' },
     ]),
     memo: { [MEMO_ORG_ID]: 'acme' },
   });
 }
 
-export const until = async (probe: () => Promise<boolean>, timeoutMs = 15_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+/** Waits until `probe` says true (errors count as not yet). */
+export const until = (probe: () => Promise<boolean>, timeoutMs = 15_000) =>
+  eventually(async () => ((await probe()) ? true : undefined), timeoutMs, 'the condition', 100);
