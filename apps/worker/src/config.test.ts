@@ -38,6 +38,7 @@ test('defaults follow SPEC', () => {
   expect(config.runSettings).toEqual({
     commandGapMs: 1_000,
     addKey: {
+      activity: 'local',
       initialIntervalMs: 1_000,
       backoffCoefficient: 2,
       maximumIntervalMs: 30_000,
@@ -72,6 +73,7 @@ test('every variable overrides its default', () => {
     LOCK_BACKEND_TOKEN: 'secret',
     LOCK_BACKEND_TIMEOUT_MS: '2000',
     KEY_COMMAND_GAP_MS: '1500',
+    ADD_KEY_ACTIVITY: 'remote',
     ADD_KEY_INITIAL_RETRY_MS: '2000',
     ADD_KEY_BACKOFF_COEFFICIENT: '1.5',
     ADD_KEY_MAX_RETRY_MS: '60000',
@@ -98,6 +100,7 @@ test('every variable overrides its default', () => {
   expect(config.runSettings).toEqual({
     commandGapMs: 1_500,
     addKey: {
+      activity: 'remote',
       initialIntervalMs: 2_000,
       backoffCoefficient: 1.5,
       maximumIntervalMs: 60_000,
@@ -158,6 +161,7 @@ test.each([
   ['KEY_COMMAND_GAP_MS', 'abc'],
   ['ADD_KEY_MAX_ATTEMPTS', '0'],
   ['KEYS_PER_WORKFLOW_RUN', '0'],
+  ['ADD_KEY_ACTIVITY', 'sometimes'],
   ['ADD_KEY_BACKOFF_COEFFICIENT', '0.5'],
   ['ADD_KEY_BACKOFF_COEFFICIENT', '2e0'],
   ['LOCK_BACKEND_URL', 'not a url'],

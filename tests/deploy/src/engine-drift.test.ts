@@ -14,11 +14,15 @@ import {
   TEMPORAL_SERVER_VERSION,
   TEMPORAL_SERVICES,
   TEMPORAL_UI_SERVER_VERSION,
+  DEV_SERVER_DYNAMIC_CONFIG,
+  devServerArgs,
   ensureTemporalServerBinaries,
   serverArgs,
   serverEnv,
   uiArgs,
 } from '@lockkeys/dev-stack';
+import { SEARCH_ATTRIBUTES } from '@lockkeys/contracts';
+import { parse as parseYaml } from 'yaml';
 import { type ComposeService, environmentOf, interpolate, parseCompose } from './compose-file';
 import { repoPath } from './repo';
 import { hostPathOf, releaseOf, repoRelative, serverInvocation } from './temporal-compose';
@@ -173,6 +177,36 @@ describe('compose and the postgres engine run the same Temporal', () => {
     const [, service] = job as [string, ComposeService];
     expect(hostPathOf(service, ((service.entrypoint as string[] | undefined) ?? [])[1] ?? '')).toBe(
       join(TEMPORAL_CONFIG_ROOT, SCHEMA_SCRIPT),
+    );
+  });
+});
+
+describe('every Temporal the project starts is set up alike', () => {
+  const dynamicConfig = parseYaml(
+    readFileSync(repoPath('temporal', 'dynamicconfig', 'development-sql.yaml'), 'utf8'),
+  ) as Record<string, Array<{ value: unknown }>>;
+
+  test('the dev server’s dynamic config values are the PostgreSQL engine’s (eager activities, updates, update-with-start)', () => {
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+      expect([key, dynamicConfig[key]?.[0]?.value]).toEqual([key, value]);
+    }
+    const args = devServerArgs();
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+      expect(args.join(' ')).toContain(`--dynamic-config-value ${key}=${JSON.stringify(value)}`);
+    }
+  });
+
+  test('the namespace script registers exactly the search attributes of the contracts, which the dev server gets too', () => {
+    const script = shellValue(repoPath('temporal', NAMESPACE_SCRIPT), 'attributes');
+    const expected = Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => `${name}=${type}`);
+    expect(script?.split(' ').sort()).toEqual([...expected].sort());
+    const args = devServerArgs();
+    for (const attribute of expected) expect(args.join(' ')).toContain(`--search-attribute ${attribute}`);
+  });
+
+  test('the dev server keeps its SQLite in WAL mode when it has a file', () => {
+    expect(devServerArgs({ sqliteFile: '/x.sqlite' }).join(' ')).toContain(
+      '--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal',
     );
   });
 });

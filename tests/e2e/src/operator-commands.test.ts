@@ -74,8 +74,8 @@ test('npm run apikey -- create … prints a key once and the JSON entry that hol
   });
 });
 
-test('npm run replay -- <the recorded histories of packages/workflows/histories/current> replays them, exits 0', () => {
-  const current = 'packages/workflows/histories/current';
+test('npm run replay -- <the recorded histories of packages/workflows/histories/timer-loop/dev> replays them, exits 0', () => {
+  const current = 'packages/workflows/histories/timer-loop/dev';
   const histories = readdirSync(join(ROOT_DIR, current)).filter((f) => f.endsWith('.json'));
   expect(histories.length).toBeGreaterThan(0);
   const run = sh(`npm run replay -- ${histories.map((f) => `${current}/${f}`).join(' ')}`);

@@ -49,7 +49,9 @@ test('every port has its own variable; an empty one means unset; a bad one is na
     ...DEFAULT_ENGINE_PORTS,
     postgres: 15432,
   });
-  expect(() => enginePortsFromEnv({ TEMPORAL_MATCHING_PORT: 'seven' })).toThrow(/^TEMPORAL_MATCHING_PORT: /);
+  expect(() => enginePortsFromEnv({ TEMPORAL_MATCHING_PORT: 'seven' })).toThrow(
+    /^TEMPORAL_MATCHING_PORT must be a whole number from 1 to 65535 \(got "seven"\)$/,
+  );
 });
 
 test('a taken port is one line naming it and the variable that moves it', async () => {
