@@ -11,6 +11,7 @@ import {
   type KeyProgress,
   type LockAnswer,
   type RunPhase,
+  type RunSettings,
 } from '@lockkeys/contracts';
 import type { temporal } from '@temporalio/proto';
 
@@ -44,7 +45,7 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
   const keys: KeyProgress[] = carried
     ? carried.keys.map((key) => ({ ...key }))
     : input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
-  const local = carried?.settings.addKey.activity !== 'remote';
+  let local = carried?.settings.addKey.activity !== 'remote';
   const fold = new HistoryFold(keys, carried?.lockTicket !== undefined, carried?.paused ?? false);
   const scheduled = new Map<string, KeyProgress>();
 
@@ -59,6 +60,8 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
         else
           fold.added(key, (localActivity.result as AddKeyResult | undefined)?.attempt ?? localActivity.record.attempt);
       }
+    } else if (localActivity?.record.activity_type === 'readRunSettings') {
+      local = (localActivity.result as RunSettings | undefined)?.addKey.activity !== 'remote';
     } else if (localActivity?.record.activity_type === 'acquireLock') {
       if ((localActivity.result as LockAnswer | undefined)?.granted) fold.holdsLock = true;
     }
@@ -106,8 +109,8 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
   }
 
   // A local addKey runs inside a workflow task: while one is under way (or was, when its worker died), the next
-  // key's command may be at the lock without a record yet.
-  if (local && fold.holdsLock && !fold.paused && workflowTaskUnderWay(events)) {
+  // key's command may be at the lock without a record yet — in the run's first task too, which also gets the lock.
+  if (local && !fold.paused && workflowTaskUnderWay(events)) {
     const next = fold.nextPending();
     if (next) next.status = 'adding';
   }

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The replay command as an operator runs it, on the recorded fixtures and on a tampered copy. */
-const HISTORIES = join(require.resolve('@lockkeys/workflows/workflow-bundle'), '..', '..', 'histories', 'timer-loop', 'dev');
+const HISTORIES = join(
+  require.resolve('@lockkeys/workflows/workflow-bundle'),
+  '..',
+  '..',
+  'histories',
+  'timer-loop',
+  'dev',
+);
 const replay = (...args: string[]) =>
   spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'replay.js'), ...args], {
     encoding: 'utf8',

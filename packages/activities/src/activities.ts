@@ -37,6 +37,7 @@ export interface ActivityDependencies {
 export function createActivities({ lockBackend, runSettings, temporal, webhooks }: ActivityDependencies) {
   const { client, taskQueues } = temporal;
   const sender = new WebhookSender(webhooks.endpoints, webhooks.attemptTimeoutMs);
+  const gaps = new CommandGaps();
   return {
     /** Worker-side settings of a run, recorded in its history (called as a local activity). */
     async readRunSettings(): Promise<RunSettings> {
@@ -84,6 +85,17 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
         'commands',
         'Commands sent to locks, by answer',
       );
+      const gapMs = gaps.record(lockId, Date.now());
+      if (gapMs !== undefined) {
+        metricMeter
+          .createHistogram(
+            'lockkeys_command_gap',
+            'int',
+            'ms',
+            'Time between two commands to one lock from this worker',
+          )
+          .record(gapMs);
+      }
       try {
         // Not aborted on cancel: a command that went out finishes, so no key is left half-written.
         const outcome = await lockBackend.putKey(lockId, key);
@@ -141,6 +153,23 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
       }
     },
   };
+}
+
+/**
+ * When this process last sent a command to each lock, for `lockkeys_command_gap`: measured where the commands
+ * leave, it shows any gap under `KEY_COMMAND_GAP_MS` this worker would cause. Bounded, oldest locks forgotten first.
+ */
+class CommandGaps {
+  private readonly lastSentAt = new Map<number, number>();
+
+  /** Milliseconds since this process's previous command to `lockId` (within ten minutes), or undefined. */
+  record(lockId: number, sentAt: number): number | undefined {
+    const previous = this.lastSentAt.get(lockId);
+    this.lastSentAt.delete(lockId);
+    this.lastSentAt.set(lockId, sentAt);
+    if (this.lastSentAt.size > 10_000) this.lastSentAt.delete(this.lastSentAt.keys().next().value!);
+    return previous !== undefined && sentAt - previous < 10 * 60_000 ? sentAt - previous : undefined;
+  }
 }
 
 /** The activity object's type, for `proxyActivities<Activities>()` in workflow code. */

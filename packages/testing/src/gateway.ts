@@ -1,14 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
-  bulkAddKeysAcceptedSchema,
+  DEFAULT_LIMITS,
   DEV_API_KEY,
   DEV_JWT_SECRET,
   DEV_ORG_ID,
   errorBodySchema,
-  runStatusBodySchema,
+  httpRoutes,
   type BulkAddKeysAccepted,
   type ErrorBody,
+  type HttpRoutes,
+  type JsonResponse,
   type KeySpec,
+  type OperationId,
+  type RouteDeclaration,
+  type RunList,
+  type RunListQuery,
   type RunStatusBody,
 } from '@lockkeys/contracts';
 import { mintJwt } from '@lockkeys/dev-stack';
@@ -43,6 +49,32 @@ export interface GatewayClientOptions {
   apiKey?: string;
   /** Bound of one request (default 30 s). */
   timeoutMs?: number;
+}
+
+/** The routes as declared (the limits only shape request schemas, which the client does not use). */
+const ROUTES = httpRoutes({
+  ...DEFAULT_LIMITS,
+  maxBodyBytes: 1024 * 1024,
+  rateLimitPerMinute: 120,
+  maxActiveRunsPerLock: 20,
+});
+
+/** The JSON success answer of route `R` (the first 2xx it declares) and its body type. */
+type SuccessOf<R extends RouteDeclaration> = {
+  [S in keyof R['responses']]: S extends 200 | 202
+    ? R['responses'][S] extends JsonResponse<infer B>
+      ? B
+      : never
+    : never;
+}[keyof R['responses']];
+type SuccessBody<R extends RouteDeclaration> = SuccessOf<R> extends { _zod: { output: infer O } } ? O : never;
+
+/** What {@link GatewayClient.call} sends: path parameters, query, extra headers and a body, as the route takes them. */
+export interface RouteCallOptions {
+  params?: Record<string, string | number>;
+  query?: Record<string, string | number | undefined>;
+  headers?: Record<string, string | undefined>;
+  body?: unknown;
 }
 
 /** What to wait for in {@link GatewayClient.waitForRun}. */
@@ -110,37 +142,73 @@ export class GatewayClient {
     return { status: answer.status, headers: answer.headers, body: answer.body as T | ErrorBody };
   }
 
+  /**
+   * Calls a route by its `operationId`, as the contract declares it (method, path, success status and schema):
+   * the body is checked against the declared success schema, or SPEC's error body for any other status.
+   */
+  call<K extends OperationId>(
+    operationId: K,
+    options: RouteCallOptions = {},
+  ): Promise<GatewayResponse<SuccessBody<HttpRoutes[K]>>> {
+    const route: RouteDeclaration = ROUTES[operationId];
+    const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) =>
+      encodeURIComponent(String(options.params?.[name])),
+    );
+    const query = Object.entries(options.query ?? {}).filter(
+      (entry): entry is [string, string | number] => entry[1] !== undefined,
+    );
+    const search =
+      query.length === 0
+        ? ''
+        : `?${new URLSearchParams(query.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+    const [status, success] = Object.entries(route.responses).find(([code]) => code.startsWith('2'))!;
+    if (success.kind !== 'json') throw new Error(`${operationId} does not answer JSON`);
+    return this.typed(
+      { status: Number(status), schema: success.schema as { parse(value: unknown): SuccessBody<HttpRoutes[K]> } },
+      {
+        method: route.method.toUpperCase(),
+        path: `${path}${search}`,
+        headers: this.headers(options.headers),
+        ...(options.body !== undefined && { body: JSON.stringify(options.body) }),
+      },
+    );
+  }
+
   /** `POST /locks/{lockId}/BulkAddKeys` with `keys`; `202` with the run's `instanceId`. */
   bulkAddKeys(
     lockId: number,
     keys: readonly KeySpec[],
     headers: Record<string, string | undefined> = {},
   ): Promise<GatewayResponse<BulkAddKeysAccepted>> {
-    return this.typed(
-      { status: 202, schema: bulkAddKeysAcceptedSchema },
-      {
-        method: 'POST',
-        path: `/locks/${lockId}/BulkAddKeys`,
-        headers: this.headers(headers),
-        body: JSON.stringify({ keys }),
-      },
-    );
+    return this.call('startBulkAddKeys', { params: { lockId }, headers, body: { keys } });
+  }
+
+  /** `GET /locks/{lockId}/BulkAddKeys`: a page of the organization's runs on the lock. */
+  list(
+    lockId: number,
+    query: Partial<Record<keyof RunListQuery, string | number>> = {},
+  ): Promise<GatewayResponse<RunList>> {
+    return this.call('listBulkAddKeysRuns', { params: { lockId }, query });
   }
 
   /** `GET /locks/{lockId}/BulkAddKeys/{instanceId}`: `200` with the run's status. */
   status(lockId: number, instanceId: string): Promise<GatewayResponse<RunStatusBody>> {
-    return this.typed(
-      { status: 200, schema: runStatusBodySchema },
-      { method: 'GET', path: `/locks/${lockId}/BulkAddKeys/${instanceId}`, headers: this.headers() },
-    );
+    return this.call('getBulkAddKeysRun', { params: { lockId, instanceId } });
   }
 
   /** `POST /locks/{lockId}/BulkAddKeys/{instanceId}/cancel`: `202` with the run's status. */
   cancel(lockId: number, instanceId: string): Promise<GatewayResponse<RunStatusBody>> {
-    return this.typed(
-      { status: 202, schema: runStatusBodySchema },
-      { method: 'POST', path: `/locks/${lockId}/BulkAddKeys/${instanceId}/cancel`, headers: this.headers() },
-    );
+    return this.call('cancelBulkAddKeysRun', { params: { lockId, instanceId } });
+  }
+
+  /** `POST …/pause`: `202` with the run's status. */
+  pause(lockId: number, instanceId: string): Promise<GatewayResponse<RunStatusBody>> {
+    return this.call('pauseBulkAddKeysRun', { params: { lockId, instanceId } });
+  }
+
+  /** `POST …/resume`: `202` with the run's status. */
+  resume(lockId: number, instanceId: string): Promise<GatewayResponse<RunStatusBody>> {
+    return this.call('resumeBulkAddKeysRun', { params: { lockId, instanceId } });
   }
 
   /** Starts a run; throws unless the gateway accepts it (`202`). */

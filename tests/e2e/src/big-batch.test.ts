@@ -11,6 +11,9 @@ const stack = TestStack.forSuite({
     KEY_COMMAND_GAP_MS: '0',
     LOCK_SIM_MIN_GAP_MS: '0',
     KEYS_PER_WORKFLOW_RUN: '100000',
+    // With no gap there is no timer between keys: as local activities the whole batch would run in one workflow
+    // task and the server's suggestion would never be read. Regular activities make each key a task of its own.
+    ADD_KEY_ACTIVITY: 'remote',
     MAX_KEYS_PER_REQUEST: '5000',
   },
   temporalArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=1500'],
