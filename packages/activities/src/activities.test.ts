@@ -26,6 +26,18 @@ test('addKey sends one command and returns the outcome and the attempt number', 
   expect(lockBackend.putKey).toHaveBeenCalledWith(5, key);
 });
 
+test.each([
+  [1, 'created', 1],
+  [1, 'alreadyPresent', 2],
+  [3, 'alreadyPresent', 3],
+] as const)('attempt %s answered %s counts %s commands', async (attempt, outcome, counted) => {
+  const { activities } = activitiesAnswering(async () => outcome);
+  await expect(new MockActivityEnvironment({ attempt }).run(activities.addKey, { lockId: 5, key })).resolves.toEqual({
+    outcome,
+    attempt: counted,
+  });
+});
+
 test('addKey does not wait: it lasts as long as the lock takes to answer', async () => {
   const { activities } = activitiesAnswering(async () => 'created');
   const startedAt = performance.now();

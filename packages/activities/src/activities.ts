@@ -100,7 +100,10 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
         // Not aborted on cancel: a command that went out finishes, so no key is left half-written.
         const outcome = await lockBackend.putKey(lockId, key);
         commands.add(1, { answer: outcome });
-        return { outcome, attempt: info.attempt };
+        // A key found already in its slot was sent before, without its answer reaching the run (a dropped reply, a
+        // worker or server that died mid-task — after which a local activity starts again at attempt 1): count that
+        // earlier command too.
+        return { outcome, attempt: outcome === 'alreadyPresent' ? Math.max(info.attempt, 2) : info.attempt };
       } catch (error) {
         commands.add(1, { answer: error instanceof LockBackendError ? error.type : 'Error' });
         if (!(error instanceof LockBackendError)) throw error;
