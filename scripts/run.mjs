@@ -166,6 +166,10 @@ const pnpmCommands = { build: ['-r', 'build'], typecheck: ['-r', 'typecheck'], l
 const fullCommands = {
   dev: [['node', ['packages/dev-stack/dist/cli.js', 'dev', ...rest]]],
   test: [
+    // The gates first, and fast: formatting, lint (determinism rules of workflow code included), types.
+    ['pnpm', ['exec', 'prettier', '--check', '.']],
+    ['pnpm', ['-r', 'lint']],
+    ['pnpm', ['-r', 'typecheck']],
     ['node', ['packages/dev-stack/dist/cli.js', 'ensure-temporal']],
     // Builds the postgres engine's server binaries once, here rather than inside a Jest worker's time budget.
     ['node', ['packages/dev-stack/dist/cli.js', 'ensure-postgres-engine', '--server-only']],

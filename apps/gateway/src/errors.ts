@@ -185,21 +185,8 @@ export const notFound: RequestHandler = () => {
 /** The one error middleware, registered last: every error becomes SPEC's body, 5xx never say why. */
 export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): ErrorRequestHandler {
   return (err: unknown, _req, res, _next) => {
-    const log: Logger = (res.locals.log as Logger | undefined) ?? logger;
     const httpError = toHttpError(err, maxBodyBytes);
-    if (httpError.status === 500) log.error({ err }, 'request failed');
-    else if (httpError.status > 500) {
-      // Other 5xx are expected outages (Temporal down): a warning, with the underlying cause when there is one.
-      const cause = err !== httpError ? { err } : {};
-      log.warn({ status: httpError.status, reason: httpError.message, ...cause }, 'request failed');
-    } else if (err instanceof UnauthorizedError) {
-      log.warn({ reason: err.reason, reasonCode: err.reasonCode }, 'authentication failed');
-    } else {
-      // A run error's own text (which run, which org) helps the operator and is withheld from the client.
-      const cause = err !== httpError && isRunError(err) ? err.message : undefined;
-      log.info({ status: httpError.status, reason: httpError.message, cause }, 'request rejected');
-    }
-
+    logRefusal((res.locals.log as Logger | undefined) ?? logger, err, httpError);
     if (res.headersSent) {
       // Too late for an error body: cut the connection so the client sees a failure, not a truncated success.
       res.destroy();
@@ -213,6 +200,25 @@ export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): Err
   };
 }
 
+/** One log line per refusal: bugs as errors, outages as warnings with their cause, the rest as info. */
+function logRefusal(log: Logger, err: unknown, httpError: HttpError): void {
+  if (httpError.status === 500) return log.error({ err }, 'request failed');
+  // Other 5xx are expected outages (Temporal down): a warning, with the underlying cause when there is one.
+  if (httpError.status > 500) {
+    return log.warn(
+      { status: httpError.status, reason: httpError.message, ...(err !== httpError && { err }) },
+      'request failed',
+    );
+  }
+  if (err instanceof UnauthorizedError) {
+    return log.warn({ reason: err.reason, reasonCode: err.reasonCode }, 'authentication failed');
+  }
+  // A run error's own text (which run, which org) helps the operator and is withheld from the client.
+  const cause =
+    err !== httpError && err instanceof Error && serviceErrorOf(err) !== undefined ? err.message : undefined;
+  log.info({ status: httpError.status, reason: httpError.message, cause }, 'request rejected');
+}
+
 /** Shape of the errors body-parser and the router raise (http-errors). */
 interface ExpressInternalError {
   status?: unknown;
@@ -220,59 +226,67 @@ interface ExpressInternalError {
   expose?: unknown;
 }
 
+/** RunService's typed errors as answers; their own messages are for the log, the client gets SPEC's wording. */
+const SERVICE_ERRORS: Array<[new (...args: never[]) => Error, (err: never) => HttpError]> = [
+  [TemporalUnavailableError, () => new ServiceUnavailableError()],
+  [RunNotFoundError, () => new NotFoundError(RUN_NOT_FOUND_MESSAGE)],
+  [
+    RunAlreadyClosedError,
+    (err: RunAlreadyClosedError) => new ConflictError(`The run has already closed; there is nothing to ${err.action}`),
+  ],
+  [
+    TooManyActiveRunsError,
+    (err: TooManyActiveRunsError) =>
+      new TooManyRequestsError(
+        `Lock ${err.lockId} already has ${err.limit} runs queued, running or paused; nothing was started, retry ` +
+          'after the number of seconds in Retry-After',
+        err.retryAfterSeconds,
+      ),
+  ],
+  [
+    InvalidCursorError,
+    () =>
+      new BadRequestError('Query is invalid', [
+        { path: 'cursor', message: 'cursor is not one this API gave for this lock and status' },
+      ]),
+  ],
+  [IdempotencyConflictError, () => new ConflictError('Idempotency-Key was already used with a different request')],
+];
+
+/** body-parser's refusals by their `type`; their own text may echo input, so ours is fixed. */
+const BODY_PARSER_ERRORS: Record<string, (maxBodyBytes: number) => HttpError> = {
+  'entity.parse.failed': () => new BadRequestError('Request body is not valid JSON'),
+  'entity.too.large': (maxBodyBytes) => new PayloadTooLargeError(maxBodyBytes),
+  'charset.unsupported': () => new UnsupportedMediaTypeError('Request body must be UTF-8 encoded JSON'),
+  'encoding.unsupported': () => new UnsupportedMediaTypeError('Request body must not be compressed'),
+  'request.aborted': () => new BadRequestError('Request body could not be read'),
+  'request.size.invalid': () => new BadRequestError('Request body could not be read'),
+};
+
+function serviceErrorOf(err: Error): HttpError | undefined {
+  const entry = SERVICE_ERRORS.find(([type]) => err instanceof type);
+  return entry === undefined ? undefined : entry[1](err as never);
+}
+
+/** Any error as the answer the client gets: ours as they are, the RunService's and express's mapped, else a 500. */
 function toHttpError(err: unknown, maxBodyBytes: number): HttpError {
   if (err instanceof HttpError) return err;
-  // RunService's typed errors; their own messages are for the log, the client gets SPEC's wording.
-  if (err instanceof TemporalUnavailableError) return new ServiceUnavailableError();
-  if (err instanceof RunNotFoundError) return new NotFoundError(RUN_NOT_FOUND_MESSAGE);
-  if (err instanceof RunAlreadyClosedError) {
-    return new ConflictError(`The run has already closed; there is nothing to ${err.action}`);
+  if (err instanceof Error) {
+    const fromService = serviceErrorOf(err);
+    if (fromService !== undefined) return fromService;
   }
-  if (err instanceof TooManyActiveRunsError) {
-    return new TooManyRequestsError(
-      `Lock ${err.lockId} already has ${err.limit} runs queued, running or paused; nothing was started, retry after ` +
-        'the number of seconds in Retry-After',
-      err.retryAfterSeconds,
-    );
-  }
-  if (err instanceof InvalidCursorError) {
-    return new BadRequestError('Query is invalid', [
-      { path: 'cursor', message: 'cursor is not one this API gave for this lock and status' },
-    ]);
-  }
-  if (err instanceof IdempotencyConflictError) {
-    return new ConflictError('Idempotency-Key was already used with a different request');
-  }
-  if (typeof err !== 'object' || err === null) return new InternalServerError();
+  return expressErrorOf(err, maxBodyBytes) ?? new InternalServerError();
+}
+
+/** What body-parser and the router raise, as SPEC answers; undefined for anything else (a bug: 500). */
+function expressErrorOf(err: unknown, maxBodyBytes: number): HttpError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
   const { status, type, expose } = err as ExpressInternalError;
-  switch (type) {
-    case 'entity.parse.failed':
-      return new BadRequestError('Request body is not valid JSON');
-    case 'entity.too.large':
-      return new PayloadTooLargeError(maxBodyBytes);
-    case 'charset.unsupported':
-      return new UnsupportedMediaTypeError('Request body must be UTF-8 encoded JSON');
-    case 'encoding.unsupported':
-      return new UnsupportedMediaTypeError('Request body must not be compressed');
-    case 'request.aborted':
-    case 'request.size.invalid':
-      return new BadRequestError('Request body could not be read');
-  }
+  if (typeof type === 'string' && Object.hasOwn(BODY_PARSER_ERRORS, type))
+    return BODY_PARSER_ERRORS[type]!(maxBodyBytes);
   // Other client errors from express itself (http-errors mark them `expose`; the router's URIError for an
   // undecodable `%` in the path does not); their own text may echo input, so ours is generic.
   const isClientError = expose === true || err instanceof URIError;
-  if (typeof status === 'number' && status >= 400 && status < 500 && isClientError) {
-    return new HttpError(status, 'The request could not be processed');
-  }
-  return new InternalServerError();
-}
-
-function isRunError(err: unknown): err is Error {
-  return (
-    err instanceof RunNotFoundError ||
-    err instanceof RunAlreadyClosedError ||
-    err instanceof IdempotencyConflictError ||
-    err instanceof TooManyActiveRunsError ||
-    err instanceof InvalidCursorError
-  );
+  if (typeof status !== 'number' || status < 400 || status >= 500 || !isClientError) return undefined;
+  return new HttpError(status, 'The request could not be processed');
 }
