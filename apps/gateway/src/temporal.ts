@@ -58,7 +58,7 @@ export interface TemporalRunServiceOptions {
   startDeadlineMs?: number;
   /** Bound of one readiness probe (default 2 000 ms). */
   readyDeadlineMs?: number;
-  /** Bound of a progress query; a run whose worker does not answer in time is read from its history (default 2 000 ms). */
+  /** Bound of a progress query; a run whose worker does not answer in time is read from its history (default 1 000 ms). */
   queryDeadlineMs?: number;
   /**
    * gRPC attempts per call while Temporal is unreachable (default 6, about 3 s of back-off). The
@@ -146,7 +146,7 @@ export function createTemporalRunService(
   const { namespace, taskQueue } = config.temporal;
   const deadlineMs = options.startDeadlineMs ?? 10_000;
   const readyDeadlineMs = options.readyDeadlineMs ?? 2_000;
-  const queryDeadlineMs = options.queryDeadlineMs ?? 2_000;
+  const queryDeadlineMs = options.queryDeadlineMs ?? 1_000;
   const connection = Connection.lazy({
     ...config.temporal.connectionOptions,
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: options.grpcMaxAttempts ?? 6 }))],

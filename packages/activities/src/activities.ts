@@ -142,7 +142,7 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
     /** One delivery attempt of a webhook; a failure says why, and the delivery workflow decides when to retry. */
     async postWebhook(attempt: DeliverWebhookInput & { attempt: number }): Promise<{ status: number }> {
       const deliveries = Context.current().metricMeter.createCounter(
-        'lockkeys_webhook_deliveries',
+        'lockkeys_webhook_deliveries_total',
         'deliveries',
         'Webhook delivery attempts by outcome',
       );

@@ -395,6 +395,9 @@ describe('pause and resume', () => {
       // A paused run waits without timers: its history did not grow while it waited.
       expect((await paused.fetchHistory()).events?.length).toBe(history);
       expect((await paused.query(progressQuery)).phase).toBe('paused');
+      // The Web UI shows the run's current details: that it is paused.
+      const metadata = await paused.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toMatch(/^paused: 1\/4 added, 0 failed$/);
 
       await paused.signal(resumeSignal);
       const result = await paused.result();

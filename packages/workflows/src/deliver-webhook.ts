@@ -45,7 +45,7 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
         error.cause instanceof ApplicationFailure && error.cause.type === WebhookFailureType.NoEndpoint;
       if (noEndpoint || Date.now() + backoffMs > giveUpAt) {
         metricMeter
-          .createCounter('lockkeys_webhook_deliveries', 'deliveries', 'Webhook deliveries by outcome')
+          .createCounter('lockkeys_webhook_deliveries_total', 'deliveries', 'Webhook deliveries by outcome')
           .add(1, { outcome: 'gave_up' });
         return { delivered: false, attempts: attempt };
       }
