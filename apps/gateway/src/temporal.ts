@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   BULK_ADD_KEYS_WORKFLOW,
   CLOSED_RUN_STATUSES,
+  keyOutcomes,
   LOCK_ID_SEARCH_ATTRIBUTE,
   MEMO_CREATED_AT,
   MEMO_ORG_ID,
@@ -219,14 +220,7 @@ export function createTemporalRunService(
       createdAt: createdAtOf(run, progress),
       closedAt: run.closeTime?.toISOString() ?? null,
       summary: summarize(progress.keys),
-      keys: progress.keys.map(({ keyUuid, keyIndexNumber, userId, status, attempts, error }) => ({
-        keyUuid,
-        keyIndexNumber,
-        userId,
-        status,
-        attempts,
-        error,
-      })),
+      keys: keyOutcomes(progress.keys),
     };
   }
 

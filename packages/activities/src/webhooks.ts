@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  keyOutcomes,
   summarize,
   WebhookFailureType,
   type DeliverWebhookInput,
@@ -50,14 +51,7 @@ export function runClosedEvent(closing: RunClosing, closedAt: Date): DeliverWebh
       createdAt: closing.createdAt,
       closedAt: closedAt.toISOString(),
       summary: summarize(closing.keys),
-      keys: closing.keys.map(({ keyUuid, keyIndexNumber, userId, status, attempts, error }) => ({
-        keyUuid,
-        keyIndexNumber,
-        userId,
-        status,
-        attempts,
-        error,
-      })),
+      keys: keyOutcomes(closing.keys),
     },
   };
   const digest = createHash('sha256').update(`${closing.instanceId}\n${closing.type}`).digest('base64url');

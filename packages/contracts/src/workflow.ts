@@ -262,6 +262,18 @@ export type BulkAddKeysWorkflow = (start: BulkAddKeysInput | BulkAddKeysState) =
 export type LockMutexWorkflow = (start: LockMutexInput | LockMutexState) => Promise<void>;
 export type DeliverWebhookWorkflow = (input: DeliverWebhookInput) => Promise<DeliverWebhookResult>;
 
+/** Each key as the API reports it: exactly its fields, whatever else the objects carry. */
+export function keyOutcomes(keys: readonly KeyProgress[]): KeyProgress[] {
+  return keys.map(({ keyUuid, keyIndexNumber, userId, status, attempts, error }) => ({
+    keyUuid,
+    keyIndexNumber,
+    userId,
+    status,
+    attempts,
+    error,
+  }));
+}
+
 /** Counts of a key list by status; `adding` counts as pending. */
 export function summarize(keys: readonly KeyProgress[]): RunSummary {
   const summary: RunSummary = { total: keys.length, added: 0, failed: 0, pending: 0, cancelled: 0 };

@@ -1,4 +1,4 @@
-import { startService } from './service';
+import { startService, processAlive as alive } from './service';
 
 const node = process.execPath;
 
@@ -57,14 +57,6 @@ test('a process that ignores SIGTERM is killed after the stop timeout', async ()
 
 describe("restart: 'unless-stopped'", () => {
   const forever = "console.log('up'); setInterval(() => {}, 1000)";
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const until = async (condition: () => boolean, timeoutMs = 5_000) => {
     const deadline = Date.now() + timeoutMs;
     while (!condition()) {

@@ -1,15 +1,7 @@
 import { existsSync } from 'node:fs';
+import { processAlive as alive } from '@lockkeys/dev-stack';
 import { keysFor } from './keys';
 import { withTestStack, type TestStack } from './stack';
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('a whole stack on free ports: clients bound to it, an extra worker; afterwards no process and no scratch dir', async () => {
   let seen: { stack: TestStack; pids: number[] } | undefined;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ensureTemporalCli } from '../temporal-cli';
 import { ensurePostgresBinaries, ensureTemporalServerBinaries } from './binaries';
 import { clusterPaths } from './cluster';
+import { processAlive as alive } from '../service';
 import { ENGINE_SERVICE_ORDER, startPostgresEngine, type PostgresEngine } from './engine';
 import { freeEnginePorts, type PostgresEnginePorts } from './ports';
 
@@ -39,15 +40,6 @@ function cli(address: string, ...args: string[]): Promise<{ code: number | null;
     child.once('close', (code) => resolve({ code, output }));
   });
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const until = async (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
   const deadline = Date.now() + timeoutMs;
