@@ -1,7 +1,19 @@
 import { sign } from 'jsonwebtoken';
-import { DEV_API_KEY, DEV_JWT_SECRET } from '@lockkeys/contracts';
+import {
+  bulkAddKeysAcceptedSchema,
+  DEV_API_KEY,
+  DEV_JWT_SECRET,
+  httpRoutes,
+  methodsByPath,
+  runListSchema,
+  runStatusBodySchema,
+  type OperationId,
+  type ResponseDeclaration,
+  type RunList,
+} from '@lockkeys/contracts';
+import type { z } from 'zod';
 import { loadConfig } from './config';
-import { TemporalUnavailableError } from './runs';
+import { TemporalUnavailableError, TooManyActiveRunsError } from './runs';
 import { type RawAnswer, send } from '@lockkeys/testing';
 import { configForSuite, gatewayPerTest, startGateway, type TestGateway } from './testing/gateway-harness';
 
@@ -407,6 +419,182 @@ describe('operations', () => {
       expect(answer.headers['content-security-policy']).toContain("default-src 'self'");
       expect(answer.headers['strict-transport-security']).toBeDefined();
       expect(answer.headers['x-request-id']).toBeDefined();
+    }
+  });
+});
+
+describe('the run routes answer as their declarations say', () => {
+  const gateway = gatewayPerTest(config);
+  const routes = () => httpRoutes(config().limits);
+  const RUN = '/locks/123/BulkAddKeys/lock-123-run';
+
+  /** Every header the declaration documents for this answer is on it (`Idempotent-Replayed` only on replays). */
+  function expectDocumentedHeaders(answer: RawAnswer, operationId: OperationId, status: number) {
+    const declared = (routes()[operationId].responses as Record<number, ResponseDeclaration>)[status];
+    expect(declared?.kind).toBe('json');
+    const names = Object.keys(declared?.headers ?? {}).filter((name) => name !== 'Idempotent-Replayed');
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect([name, answer.headers[name.toLowerCase()]]).toEqual([name, expect.any(String)]);
+    expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(answer.headers['x-request-id']).toEqual(expect.any(String));
+  }
+  /** The body is exactly what the schema describes: parsing keeps all of it and adds nothing. */
+  const expectExactly = (schema: z.ZodType, body: unknown) => {
+    const parsed = schema.safeParse(body);
+    expect(parsed.error).toBeUndefined();
+    expect(parsed.data).toEqual(body);
+  };
+
+  test.each([
+    ['getBulkAddKeysRun', 'GET', RUN, 200, 'status', 'running'],
+    ['pauseBulkAddKeysRun', 'POST', `${RUN}/pause`, 202, 'pause', 'paused'],
+    ['resumeBulkAddKeysRun', 'POST', `${RUN}/resume`, 202, 'resume', 'queued'],
+    ['cancelBulkAddKeysRun', 'POST', `${RUN}/cancel`, 202, 'cancel', 'cancelled'],
+  ] as const)('%s: %s %s is %d with a status body', async (operationId, method, path, status, called, runStatus) => {
+    gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme', keys: validKeys });
+    // A run to resume is a paused one.
+    if (called === 'resume') await call(gateway, { path: `${RUN}/pause`, body: null });
+    const answer = await call(gateway, { method, path, body: null });
+    expect(answer.status).toBe(status);
+    expectExactly(runStatusBodySchema, answer.body);
+    expect(answer.body).toMatchObject({ instanceId: 'lock-123-run', lockId: 123, status: runStatus });
+    expectDocumentedHeaders(answer, operationId, status);
+    expect(gateway.runs.calls.at(-1)).toEqual({
+      method: called,
+      ref: { instanceId: 'lock-123-run', lockId: 123, orgId: 'acme' },
+    });
+  });
+
+  test('startBulkAddKeys: 202 with Location at the run, and the documented headers', async () => {
+    const answer = await call(gateway, { headers: { 'idempotency-key': 'order-7' } });
+    expect(answer.status).toBe(202);
+    expectExactly(bulkAddKeysAcceptedSchema, answer.body);
+    expectDocumentedHeaders(answer, 'startBulkAddKeys', 202);
+    expect(answer.headers.location).toBe(`/locks/123/BulkAddKeys/${json(answer).instanceId as string}`);
+    const replay = await call(gateway, { headers: { 'idempotency-key': 'order-7' } });
+    expect(replay.headers.location).toBe(answer.headers.location);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+  });
+
+  test('listBulkAddKeysRuns: 200 with a run list; limit defaults to 20; nothing else is added to the request', async () => {
+    gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme' });
+    gateway.runs.seedRun('lock-123-globex', { lockId: 123, orgId: 'globex' });
+    const answer = await call(gateway, { method: 'GET', path: '/locks/123/BulkAddKeys' });
+    expect(answer.status).toBe(200);
+    expectExactly(runListSchema, answer.body);
+    expectDocumentedHeaders(answer, 'listBulkAddKeysRuns', 200);
+    expect(answer.body).toEqual({
+      runs: [expect.objectContaining({ instanceId: 'lock-123-run', status: 'running' })],
+      nextCursor: null,
+    });
+    expect(gateway.runs.calls).toEqual([{ method: 'list', request: { lockId: 123, orgId: 'acme', limit: 20 } }]);
+  });
+
+  test('listBulkAddKeysRuns: limit, status and cursor go to the service as they came; pages follow nextCursor', async () => {
+    for (const id of ['a', 'b', 'c']) gateway.runs.seedRun(`lock-123-${id}`, { lockId: 123, orgId: 'acme' });
+    const first = await call(gateway, { method: 'GET', path: '/locks/123/BulkAddKeys?limit=2&status=running' });
+    expect(first.status).toBe(200);
+    expectExactly(runListSchema, first.body);
+    const { runs, nextCursor } = first.body as RunList;
+    expect(runs.map((run) => run.instanceId)).toEqual(['lock-123-c', 'lock-123-b']);
+    expect(nextCursor).toEqual(expect.any(String));
+
+    const second = await call(gateway, {
+      method: 'GET',
+      path: `/locks/123/BulkAddKeys?status=running&limit=2&cursor=${encodeURIComponent(nextCursor!)}`,
+    });
+    expect(second.status).toBe(200);
+    expect(second.body).toEqual({ runs: [expect.objectContaining({ instanceId: 'lock-123-a' })], nextCursor: null });
+    expect(gateway.runs.calls.map((c) => (c.method === 'list' ? c.request : c))).toEqual([
+      { lockId: 123, orgId: 'acme', limit: 2, status: 'running' },
+      { lockId: 123, orgId: 'acme', limit: 2, status: 'running', cursor: nextCursor },
+    ]);
+  });
+
+  test('a cursor the service refuses is 400 naming the cursor', async () => {
+    const answer = await call(gateway, { method: 'GET', path: '/locks/123/BulkAddKeys?cursor=forged' });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({
+      error: 'Bad Request',
+      message: 'Query is invalid',
+      code: 400,
+      details: [{ path: 'cursor', message: 'cursor is not one this API gave for this lock and status' }],
+    });
+  });
+
+  test('a full lock is 429 with the Retry-After the service gave, and nothing is started', async () => {
+    gateway.runs.failure = new TooManyActiveRunsError(123, 3, 42);
+    const answer = await call(gateway, {});
+    expect(answer.status).toBe(429);
+    expect(answer.headers['retry-after']).toBe('42');
+    expect(answer.body).toEqual({
+      error: 'Too Many Requests',
+      message:
+        'Lock 123 already has 3 runs queued, running or paused; nothing was started, retry after the number of ' +
+        'seconds in Retry-After',
+      code: 429,
+    });
+    expect(gateway.runs.started).toEqual([]);
+  });
+
+  const concretePath = (path: string) =>
+    path.replace('{lockId}', '123').replace('{instanceId}', 'lock-123-run').replace('{asset}', 'swagger-ui.css');
+  const wrongMethods = [...methodsByPath(httpRoutes(loadConfig({ NODE_ENV: 'test' }).limits))].flatMap(
+    ([path, allowed]) =>
+      ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+        .filter((method) => !allowed.includes(method))
+        .map((method) => [method, path, allowed.join(', ')] as const),
+  );
+
+  test('every declared path has a method it does not serve', () => {
+    expect(new Set(wrongMethods.map(([, path]) => path)).size).toBe(
+      new Set(Object.values(httpRoutes(loadConfig({ NODE_ENV: 'test' }).limits)).map((route) => route.path)).size,
+    );
+  });
+
+  test.each(wrongMethods)(
+    '%s %s is 405 with Allow: %s, before credentials are even looked at',
+    async (method, path, allow) => {
+      const answer = await call(gateway, {
+        method,
+        path: concretePath(path),
+        headers: { authorization: undefined, 'x-api-key': undefined },
+        body: null,
+      });
+      expect(answer.status).toBe(405);
+      expect(answer.headers.allow).toBe(allow);
+      if (method !== 'HEAD') {
+        expect(answer.body).toEqual({
+          error: 'Method Not Allowed',
+          message: `${method} is not served here; this path serves ${allow}`,
+          code: 405,
+        });
+      }
+      expect(gateway.runs.calls).toEqual([]);
+    },
+  );
+
+  test.each([
+    ['/locks/123/BulkAddKeys/lock-123-run', 'status'],
+    ['/locks/123/BulkAddKeys', 'list'],
+  ])('HEAD %s answers like GET, without a body', async (path, method) => {
+    gateway.runs.seedRun('lock-123-run', { lockId: 123, orgId: 'acme' });
+    const get = await call(gateway, { method: 'GET', path });
+    const head = await call(gateway, { method: 'HEAD', path });
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(gateway.runs.calls.map((c) => c.method)).toEqual([method, method]);
+    // Credentials are still required.
+    const anonymous = await call(gateway, { method: 'HEAD', path, headers: { 'x-api-key': undefined } });
+    expect(anonymous.status).toBe(401);
+  });
+
+  test('HEAD on the operations routes answers 200 without credentials', async () => {
+    for (const path of ['/healthz', '/readyz', '/openapi.json', '/metrics']) {
+      const head = await call(gateway, { method: 'HEAD', path, headers: { authorization: undefined } });
+      expect([path, head.status, head.text]).toEqual([path, 200, '']);
     }
   });
 });

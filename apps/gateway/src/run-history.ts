@@ -63,7 +63,11 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
     } else if (localActivity?.record.activity_type === 'readRunSettings') {
       local = (localActivity.result as RunSettings | undefined)?.addKey.activity !== 'remote';
     } else if (localActivity?.record.activity_type === 'acquireLock') {
-      if ((localActivity.result as LockAnswer | undefined)?.granted) fold.holdsLock = true;
+      const granted = (localActivity.result as LockAnswer | undefined)?.granted === true;
+      if (granted) fold.holdsLock = true;
+      fold.queued = !granted;
+    } else if (localActivity?.record.activity_type === 'releaseLock') {
+      fold.queued = false;
     }
 
     const scheduledAttributes = event.activityTaskScheduledEventAttributes;
@@ -102,17 +106,25 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
     const signal = event.workflowExecutionSignaledEventAttributes?.signalName;
     if (signal === 'pause') fold.paused = true;
     if (signal === 'resume') fold.paused = false;
-    if (signal === 'lockGranted') fold.holdsLock = true;
+    if (signal === 'lockGranted') {
+      fold.holdsLock = true;
+      fold.queued = false;
+    }
     if (event.workflowExecutionCanceledEventAttributes) {
       for (const key of keys) if (key.status === 'pending' || key.status === 'adding') key.status = 'cancelled';
     }
   }
 
   // A local addKey runs inside a workflow task: while one is under way (or was, when its worker died), the next
-  // key's command may be at the lock without a record yet — in the run's first task too, which also gets the lock.
-  if (local && !fold.paused && workflowTaskUnderWay(events)) {
+  // key's command may be at the lock without a record yet — also in the task that asks for the lock, which an idle
+  // lock grants at once (the run's first task), so only a run waiting in its lock's queue sends nothing.
+  if (local && !fold.queued && !fold.paused && workflowTaskUnderWay(events)) {
     const next = fold.nextPending();
-    if (next) next.status = 'adding';
+    if (next) {
+      next.status = 'adding';
+      // A command at the lock means the run holds it, whether or not the grant is recorded yet.
+      fold.holdsLock = true;
+    }
   }
   const createdAt = carried?.createdAt ?? eventTime(events[0]);
   const phase: RunPhase = fold.paused ? 'paused' : fold.holdsLock ? 'running' : 'queued';
@@ -121,6 +133,9 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
 
 /** Key outcomes as the history tells them, with the workflow's rules. */
 class HistoryFold {
+  /** The run asked for its lock and waits for the grant (it left the queue when it released). */
+  queued = false;
+
   constructor(
     readonly keys: KeyProgress[],
     public holdsLock: boolean,

@@ -366,9 +366,11 @@ export function createTemporalRunService(
         const query = status === undefined ? scopeQuery : `${scopeQuery} AND ${CLOSED_FILTER[status]}`;
         const token = position !== undefined && 'token' in position ? position.token : undefined;
         const page = await visibilityPage(query, limit, token);
+        // Visibility hands out a token after every full page, even the last: look before promising a next page.
+        const more = page.next !== undefined && (await visibilityPage(query, 1, page.next)).runs.length > 0;
         return {
           runs: await Promise.all(page.runs.map((run) => listItem(withLock(run)))),
-          nextCursor: page.next === undefined ? null : cursors.write(scope, { token: page.next }),
+          nextCursor: more && page.next !== undefined ? cursors.write(scope, { token: page.next }) : null,
         };
       }
       // queued / running / paused are what open runs say of themselves: at most a lock's bound of them, read whole.
