@@ -42,7 +42,7 @@ test('a history that the current code would not produce: exit 1 with the diverge
 
 test('no arguments: usage and exit 2', () => {
   const result = replay();
-  expect(result.stderr).toContain('usage: pnpm replay');
+  expect(result.stderr).toContain('usage: npm run replay -- ');
   expect(result.status).toBe(2);
 });
 

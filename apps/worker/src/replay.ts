@@ -1,8 +1,8 @@
 /**
  * Replays run histories against the current workflow code and exits non-zero on nondeterminism:
- *   pnpm replay history.json            (exported with `temporal workflow show -w <id> -o json > history.json`)
- *   pnpm replay --workflow-id <instanceId>   (every run of it, fetched from TEMPORAL_ADDRESS or TEMPORAL_PROFILE)
- *   pnpm replay --query 'LockId = 123'       (every closed run that matches)
+ *   npm run replay -- history.json            (exported with `temporal workflow show -w <id> -o json > history.json`)
+ *   npm run replay -- --workflow-id <instanceId>   (every run of it, fetched from TEMPORAL_ADDRESS or TEMPORAL_PROFILE)
+ *   npm run replay -- --query 'LockId = 123'       (every closed run that matches)
  */
 import { Client, Connection, type HistoryAndWorkflowId } from '@temporalio/client';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadReplayConfig } from './config';
 import { WORKFLOW_BUNDLE_PATH } from './worker';
 
-const USAGE = `usage: pnpm replay <history.json>... | --workflow-id <id> | --query '<visibility query>'`;
+const USAGE = `usage: npm run replay -- <history.json>... | --workflow-id <id> | --query '<visibility query>'`;
 
 /** One replay's outcome. */
 export interface ReplayOutcome {
