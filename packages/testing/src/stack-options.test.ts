@@ -45,8 +45,13 @@ test('passes env (quiet by default), temporalArgs and engine on to startStack, i
       temporalArgs: ['--dynamic-config-value', 'x=1'],
       engine: 'postgres',
       ports: stack.ports,
+      enginePorts: stack.enginePorts,
     }),
   ]);
+  // The engine's own ports are free ones too, never `npm run dev`'s 7234, 7432…: suites may run beside it.
+  const every = [...Object.values(stack.enginePorts!), ...Object.values(stack.ports)];
+  expect(new Set(every).size).toBe(every.length);
+  expect(every).not.toContain(7234);
   expect(stack.dataDir).toMatch(/lockkeys-options-/);
   expect(stack.gateway.baseUrl).toBe('http://127.0.0.1:4');
   expect(stack.simulator.baseUrl).toBe('http://127.0.0.1:3');
@@ -59,6 +64,7 @@ test('no engine given: none passed, quiet and without a reachable rate limit; a 
   await expect(TestStack.start({ name: 'failing' })).rejects.toBe(mockFailure);
   expect(mockCalls[0]).not.toHaveProperty('engine');
   expect(mockCalls[0]).not.toHaveProperty('temporalArgs');
+  expect(mockCalls[0]).not.toHaveProperty('enginePorts');
   expect(mockCalls[0]!.env).toEqual({ LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000' });
   expect(existsSync(mockCalls[0]!.dataDir)).toBe(false);
 });

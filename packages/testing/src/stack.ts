@@ -2,9 +2,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   answers200,
+  freeEnginePorts,
   freePort,
   startService,
   startStack,
+  type PostgresEngine,
+  type PostgresEnginePorts,
   type RunningService,
   type ServiceName,
   type Stack,
@@ -51,6 +54,8 @@ export const TEST_STACK_ENV: Readonly<NodeJS.ProcessEnv> = { LOG_LEVEL: 'warn', 
 interface Running {
   stack: Stack;
   ports: StackPorts;
+  /** The postgres engine's own ports (free ones, so that suites never meet `npm run dev` nor each other). */
+  enginePorts: PostgresEnginePorts | undefined;
   dataDir: string;
   env: NodeJS.ProcessEnv;
   gateway: GatewayClient;
@@ -92,6 +97,7 @@ export class TestStack {
     const ports = await freeStackPorts();
     const env = { ...TEST_STACK_ENV, ...options.env };
     const dataDir = scratchDir(options.name, options.dataRoot);
+    const enginePorts = options.engine === 'postgres' ? await freeEnginePorts() : undefined;
     // `engine` is passed on as given; a dev-stack without it ignores the field.
     const stackOptions: StackOptions & { engine?: StackEngine } = {
       rootDir: ROOT_DIR,
@@ -101,11 +107,13 @@ export class TestStack {
       print: options.print ?? quiet,
       ...(options.temporalArgs !== undefined && { temporalArgs: options.temporalArgs }),
       ...(options.engine !== undefined && { engine: options.engine }),
+      ...(enginePorts !== undefined && { enginePorts }),
     };
     try {
       const stack = await startStack(stackOptions);
       const gateway = new GatewayClient(stack.gatewayUrl, { sub: options.clientName ?? options.name });
-      this.running = { stack, ports, dataDir, env, gateway, simulator: new SimulatorClient(stack.simulatorUrl) };
+      const simulator = new SimulatorClient(stack.simulatorUrl);
+      this.running = { stack, ports, enginePorts, dataDir, env, gateway, simulator };
     } catch (error) {
       rmSync(dataDir, { recursive: true, force: true });
       throw error;
@@ -123,6 +131,14 @@ export class TestStack {
   }
   get ports(): StackPorts {
     return this.started.ports;
+  }
+  /** With `engine: 'postgres'`: the running engine (PostgreSQL, the four Temporal server processes, the Web UI). */
+  get engine(): PostgresEngine | undefined {
+    return this.stack.engine;
+  }
+  /** With `engine: 'postgres'`: the engine's ports (history, matching, PostgreSQL…), all free ones. */
+  get enginePorts(): PostgresEnginePorts | undefined {
+    return this.started.enginePorts;
   }
   /** The scratch dir: Temporal's and the simulator's SQLite files. */
   get dataDir(): string {
@@ -208,13 +224,17 @@ export class TestStack {
     return Object.fromEntries(services.map((service) => [service!.name, service!.pid]));
   }
 
-  /** The last lines each process printed, for a failure report. */
+  /** The last lines each process printed (the postgres engine's included), for a failure report. */
   lastLines(count = 15): Record<string, string[]> {
-    const services = [...Object.values(this.services), ...this.extraWorkers];
+    const engine = Object.values(this.engine?.services ?? {});
+    const services = [...Object.values(this.services), ...this.extraWorkers, ...engine];
     return Object.fromEntries(services.map((service) => [service!.name, service!.output.slice(-count)]));
   }
 
-  /** Closes the Temporal client, stops the extra workers, then the stack (gateway first), and deletes the scratch dir. */
+  /**
+   * Closes the Temporal client, stops the extra workers, then the stack (gateway first, PostgreSQL last), and deletes
+   * the scratch dir and the postgres engine's cluster.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const connection = await this.connection?.catch(() => undefined);
@@ -223,6 +243,9 @@ export class TestStack {
       if (this.running === undefined) return;
       await this.running.stack.stop();
       rmSync(this.running.dataDir, { recursive: true, force: true });
+      // A scratch dir the PostgreSQL user cannot enter puts the cluster in a fallback folder of its own.
+      const postgresDir = this.running.stack.engine?.postgresDir;
+      if (postgresDir !== undefined) rmSync(postgresDir, { recursive: true, force: true });
     })();
     return this.stopping;
   }

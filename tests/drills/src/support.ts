@@ -1,5 +1,15 @@
+import { connect } from 'node:net';
 import type { KeySpec, RunStatusBody } from '@lockkeys/contracts';
-import { eventually, keyIndexes, keysFor as keysOnSlots, sleep, TestStack } from '@lockkeys/testing';
+import {
+  eventually,
+  expectStatus,
+  keyIndexes,
+  keysFor as keysOnSlots,
+  sleep,
+  TestStack,
+  type StackEngine,
+  type TestStackOptions,
+} from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
 
 /** KEY_COMMAND_GAP_MS as the drills run it: the production default. */
@@ -16,12 +26,20 @@ export interface Run {
 export const keysFor = (drill: string, lockId: number, count: number, first = 1): KeySpec[] =>
   keysOnSlots(lockId, keyIndexes(count, first), drill);
 
-/** The drill file's whole stack (started before its test, stopped after), at the production gap. */
-export function drillStack(name: string, env: NodeJS.ProcessEnv = {}): TestStack {
+/**
+ * The drill file's whole stack (started before its test, stopped after), at the production gap; on the dev server
+ * unless `options.engine` says `'postgres'`.
+ */
+export function drillStack(
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+  options: { engine?: StackEngine; print?: TestStackOptions['print'] } = {},
+): TestStack {
   return TestStack.forSuite({
     name: `drill-${name}`,
     clientName: 'drills',
     env: { KEY_COMMAND_GAP_MS: String(GAP_MS), ...env },
+    ...options,
   });
 }
 
@@ -108,6 +126,98 @@ export async function startBatch(drill: TestStack, name: string, lockA: number, 
     await startRun(drill, lockB, keysFor(name, lockB, 3)),
     await startRun(drill, lockB, keysFor(name, lockB, 3, 4)),
   ];
+}
+
+/** A process of the postgres engine (`postgres`, `temporal-history`…). */
+export type EngineServiceName = keyof NonNullable<TestStack['engine']>['services'];
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function listens(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** An engine process that went down behind the engine's back and came back by its restart policy. */
+export interface EngineOutage {
+  pid: number;
+  newPid: number;
+  /** Epoch ms of the signal. */
+  at: number;
+  /** From the signal until `serves` held for the new process. */
+  goneMs: number;
+}
+
+/**
+ * Sends `signal` to the postgres engine's process `name` itself — a crash (`SIGKILL`) or an operator's stop
+ * (`SIGINT` to the postmaster is `pg_ctl stop -m fast`) — not through its `stop()`, which would also end its restart
+ * policy. Resolves once the restart policy started a new process and `serves` (given the signal's time) holds.
+ */
+export async function signalEngineProcess(
+  drill: TestStack,
+  name: EngineServiceName,
+  signal: NodeJS.Signals,
+  serves: (at: number) => Promise<boolean>,
+): Promise<EngineOutage> {
+  const service = drill.engine!.services[name];
+  const { pid, restarts } = service;
+  const at = Date.now();
+  process.kill(pid, signal);
+  await eventually(
+    async () => (service.restarts > restarts && (await serves(at)) ? true : undefined),
+    60_000,
+    `${name} restarted by the engine`,
+    50,
+  );
+  return { pid, newPid: service.pid, at, goneMs: Date.now() - at };
+}
+
+/** A request sent while part of the engine is down, and what the gateway made of it. */
+export interface RequestDuringOutage {
+  status: number;
+  tookMs: number;
+  /** The run it started, when the gateway accepted it (202). */
+  run?: Run;
+}
+
+/** POSTs `keys` for `lockId` now; an accepted run is returned for the drill's checks like any other. */
+export async function startRunDuringOutage(
+  drill: TestStack,
+  lockId: number,
+  keys: KeySpec[],
+): Promise<RequestDuringOutage> {
+  const sentAt = Date.now();
+  const answer = await drill.gateway.bulkAddKeys(lockId, keys);
+  const tookMs = Date.now() - sentAt;
+  if (answer.status !== 202) return { status: answer.status, tookMs };
+  return { status: answer.status, tookMs, run: { lockId, keys, instanceId: expectStatus(answer, 202).instanceId } };
+}
+
+/**
+ * A refused request started nothing (SPEC "Errors"): its lock received no command and Temporal holds no run for it.
+ * Ask once the engine is whole again (on PostgreSQL, visibility queries fail for a while after an outage).
+ */
+export async function expectNothingStarted(drill: TestStack, lockId: number): Promise<void> {
+  const client = await drill.temporalClient();
+  const runs = await eventually(
+    async () => (await client.workflow.count(`LockId = ${lockId}`)).count,
+    30_000,
+    `visibility to answer for lock ${lockId}`,
+  );
+  expect({ commands: await drill.simulator.journal(lockId), runs }).toEqual({ commands: [], runs: 0 });
+}
+
+/** How long after `at` the locks received their first command, in ms (undefined: none yet). */
+export async function firstCommandAfter(drill: TestStack, lockIds: readonly number[], at: number) {
+  const commands = (await Promise.all(lockIds.map((lockId) => drill.simulator.journal(lockId, at)))).flat();
+  return commands.length === 0 ? undefined : Math.min(...commands.map((c) => c.at)) - at;
 }
 
 /** What a drill's journals showed, for its one-line report. */
