@@ -32,6 +32,7 @@ import {
 } from '@temporalio/client';
 import {
   defineSearchAttributeKey,
+  NamespaceNotFoundError,
   SearchAttributeType,
   TypedSearchAttributes,
   WorkflowExecutionAlreadyStartedError,
@@ -67,6 +68,10 @@ export interface TemporalRunServiceOptions {
    */
   grpcMaxAttempts?: number;
 }
+
+/** gRPC NOT_FOUND for the namespace itself: what the server says when it cannot read the namespace. */
+const namespaceNotFound = (error: { code?: number; details?: string; message: string }) =>
+  error.code === 5 && /namespace/i.test(error.details ?? error.message);
 
 /** gRPC codes that mean "the server is not reachable or not answering", not "the request is wrong". */
 const UNAVAILABLE_GRPC_CODES = new Set([
@@ -408,9 +413,10 @@ export function createTemporalRunService(
 
     async ready() {
       try {
-        // describeNamespace is cheap and also proves the namespace exists, which every start needs.
+        // One row of visibility: it proves the namespace exists and that the server reaches its database (the
+        // frontend answers describeNamespace from its cache even while PostgreSQL is down).
         await connection.withDeadline(Date.now() + readyDeadlineMs, () =>
-          connection.workflowService.describeNamespace({ namespace }),
+          connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 }),
         );
         return true;
       } catch {
@@ -450,7 +456,10 @@ function isUnavailable(err: unknown): boolean {
   // The client wraps gRPC errors (ServiceError { cause }); look a few levels down the cause chain.
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    if (isGrpcServiceError(current)) return UNAVAILABLE_GRPC_CODES.has(current.code);
+    // While its database is down, the server cannot read the namespace and says it does not exist: an outage
+    // (the configured namespace is checked at readiness), never a request to refuse as a bug.
+    if (current instanceof NamespaceNotFoundError) return true;
+    if (isGrpcServiceError(current)) return UNAVAILABLE_GRPC_CODES.has(current.code) || namespaceNotFound(current);
     current = current.cause;
   }
   return false;

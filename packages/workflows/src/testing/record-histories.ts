@@ -112,6 +112,8 @@ async function main(argv: string[]): Promise<void> {
       await settle(await startRun(env, taskQueue, { lockId: 6, keys: testKeys(5) }, id('continue-as-new')));
 
       const holder = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(2) }, id('lock-holder'));
+      // The waiter asks only once the holder has the lock (its first command is at the lock): the roles are sure.
+      await until(async () => backend.commands.some((c) => c.lockId === 7));
       const waiter = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(1, 50) }, id('waiting-for-lock'));
       await Promise.all([settle(holder), settle(waiter)]);
       await settle(env.client.workflow.getHandle(lockMutexWorkflowId(7)));
