@@ -161,8 +161,8 @@ const operatorCommands = {
     script: 'bench/dist/cli.js',
   },
 };
-/** Workspace-wide pnpm commands, for a machine without pnpm on PATH. */
-const pnpmCommands = { build: ['-r', 'build'], typecheck: ['-r', 'typecheck'], lint: ['-r', 'lint'] };
+/** Workspace-wide pnpm commands, and `pnpm` itself (`npm run pnpm -- --filter @lockkeys/drills test`). */
+const pnpmCommands = { build: ['-r', 'build'], typecheck: ['-r', 'typecheck'], lint: ['-r', 'lint'], pnpm: [] };
 const fullCommands = {
   dev: [['node', ['packages/dev-stack/dist/cli.js', 'dev', ...rest]]],
   test: [

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { ROOT_DIR, scratchDir } from '@lockkeys/testing';
 
@@ -82,6 +82,16 @@ test('npm run replay -- <the recorded histories of packages/workflows/histories/
   expectSuccess(run);
   expect(run.stdout).toContain(`${histories.length} replayed, 0 diverged`);
   for (const file of histories) expect(run.stdout).toMatch(new RegExp(`^ok +${file.replace(/\./g, '\\.')}$`, 'm'));
+});
+
+test("npm run pnpm -- … is the project's pinned pnpm, for any workspace command", () => {
+  const run = sh('npm run pnpm -- --version');
+  expectSuccess(run);
+  expect(run.stdout.trim().split('\n').at(-1)).toBe(
+    (
+      JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { packageManager: string }
+    ).packageManager.replace('pnpm@', ''),
+  );
 });
 
 test('npm run bench -- --help answers its usage and exits 0', () => {
