@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   answers200,
+  freeEnginePorts,
   freePort,
   startService,
   startStack,
@@ -101,6 +102,8 @@ export class TestStack {
       print: options.print ?? quiet,
       ...(options.temporalArgs !== undefined && { temporalArgs: options.temporalArgs }),
       ...(options.engine !== undefined && { engine: options.engine }),
+      // The engine's own ports (PostgreSQL, history, matching, membership, metrics) are free ones too.
+      ...(options.engine === 'postgres' && { enginePorts: await freeEnginePorts() }),
     };
     try {
       const stack = await startStack(stackOptions);
@@ -165,8 +168,11 @@ export class TestStack {
     return this.stack.start(name);
   }
 
-  /** Another worker process on the same task queue, with the stack's environment and ports of its own. */
-  async startExtraWorker(): Promise<RunningService> {
+  /**
+   * Another worker process on the same task queue, with the stack's environment (`env` on top, e.g.
+   * `ADD_KEY_ACTIVITY`) and ports of its own.
+   */
+  async startExtraWorker(env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
     const [health, metrics] = [await freePort(), await freePort()];
     const worker = await startService(
       {
@@ -179,6 +185,7 @@ export class TestStack {
           TEMPORAL_ADDRESS: this.temporalAddress,
           LOCK_BACKEND_URL: this.simulatorUrl,
           ...this.env,
+          ...env,
           WORKER_HEALTH_PORT: String(health),
           WORKER_METRICS_PORT: String(metrics),
         },
@@ -221,8 +228,11 @@ export class TestStack {
       await connection?.close();
       for (const worker of this.extraWorkers) await worker.stop();
       if (this.running === undefined) return;
+      const postgresDir = this.running.stack.engine?.postgresDir;
       await this.running.stack.stop();
       rmSync(this.running.dataDir, { recursive: true, force: true });
+      // As root, the PostgreSQL cluster may live outside the scratch dir (a folder its user can reach).
+      if (postgresDir !== undefined) rmSync(postgresDir, { recursive: true, force: true });
     })();
     return this.stopping;
   }
