@@ -3,6 +3,7 @@ import { LOCK_MUTEX_WORKFLOW, type KeySpec } from '@lockkeys/contracts';
 import type { RunningService } from '@lockkeys/dev-stack';
 import { sleep, withTestStack, type StackEngine, type TestStack } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
+import { startLockkeysRunBare } from './lockkeys-start';
 import { bundlePlainWorkflows, startPlainRun, startPlainWorker } from './plain/peer';
 import { addKeyActivity, runWorkflowType, type VariantName } from './variants';
 
@@ -14,12 +15,17 @@ export const ENGINES: readonly Engine[] = ['dev', 'postgres'];
 /** The gap every benchmark runs with: KEY_COMMAND_GAP_MS of lockkeys, the plain peer's sleep, the simulator's minimum. */
 export const GAP_MS = 1_000;
 
+/** Processes whose CPU counts with their descendants: PostgreSQL forks a backend per connection. */
+export const WITH_DESCENDANTS: ReadonlySet<string> = new Set(['postgres']);
+
 /** How the bench's stacks are set up, the same for every benchmark of one invocation. */
 export interface StackTuning {
   /** Parent of the temp data dir (default: the OS temp dir; `/dev/shm` takes the disk out of the picture). */
   dataRoot?: string;
   /** Extra `--sqlite-pragma NAME=VALUE` for the dev server (it already runs WAL with synchronous=normal). */
   sqlitePragmas: string[];
+  /** Extra `--dynamic-config-value KEY=VALUE` for the dev server (the postgres engine has its file in temporal/). */
+  devDynamicConfig: string[];
   /** Extra environment of the lockkeys workers (`WORKER_*` tuning, `KEYS_PER_WORKFLOW_RUN`, …). */
   workerEnv: Record<string, string>;
   /** lockkeys worker processes per variant; default as the stack runs them (dev 1, postgres 2). */
@@ -33,6 +39,7 @@ export const describeTuning = (tuning: StackTuning, engine?: Engine) => ({
   ...(engine !== undefined && { engine }),
   dataRoot: tuning.dataRoot ?? tmpdir(),
   sqlitePragmas: tuning.sqlitePragmas,
+  devDynamicConfig: tuning.devDynamicConfig,
   workerEnv: tuning.workerEnv,
   lockkeysWorkers: tuning.lockkeysWorkers ?? null,
   mutexIdleMs: tuning.mutexIdleMs,
@@ -111,9 +118,10 @@ export class BenchSession {
     return pids;
   }
 
-  /** Starts one run of `variant`: plain with a bare `client.workflow.start`, lockkeys through the gateway. */
+  /** Starts one run of `variant`: plain and direct with a bare `client.workflow.start`, lockkeys through the gateway. */
   async startRun(variant: VariantName, lockId: number, keys: KeySpec[]): Promise<string> {
     if (variant === 'plain') return startPlainRun(this.client, lockId, keys, GAP_MS);
+    if (variant === 'direct') return startLockkeysRunBare(this.client, lockId, keys);
     return (await this.stack.gateway.startRun(lockId, keys)).instanceId;
   }
 
@@ -153,7 +161,12 @@ export async function withSession<T>(
       clientName: 'bench',
       engine,
       env: benchEnv(tuning),
-      ...(engine === 'dev' && { temporalArgs: tuning.sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]) }),
+      ...(engine === 'dev' && {
+        temporalArgs: [
+          ...tuning.sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]),
+          ...tuning.devDynamicConfig.flatMap((c) => ['--dynamic-config-value', c]),
+        ],
+      }),
       ...(tuning.dataRoot !== undefined && { dataRoot: tuning.dataRoot }),
     },
     async (stack) => {

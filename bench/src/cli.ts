@@ -12,7 +12,7 @@ import { describeMachine, machine, printGrid, printTable, writeResult, type Mach
 import { startsBench, type StartsOptions } from './starts';
 import { fanoutGrids, overheadGrids, verdictGrid, verdicts, type Verdict } from './tables';
 import type { BenchOutcome } from './types';
-import { VARIANTS, type VariantName } from './variants';
+import { DEFAULT_VARIANTS, VARIANTS, type VariantName } from './variants';
 
 const BENCHMARKS = ['overhead', 'fanout', 'starts', 'auth'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
@@ -37,7 +37,8 @@ options
   --keys-per-lock 5            keys per run in the fan-out
   --keys 20                    keys per run in overhead
   --rounds 3                   overhead runs per variant (each on its own lock)
-  --variants plain,local,remote  what to measure side by side (ratios need plain)
+  --variants plain,local,remote  what to measure side by side (ratios need plain); also direct: lockkeys (local)
+                               started with a bare client.workflow.start, to tell the gateway's share apart
   --history-sample 20          fan-out runs whose histories (and mutexes') are counted
   --timeout 300                seconds one variant of one level may take before it is reported as broken
   --worker-env NAME=VALUE      extra environment of the lockkeys workers, repeatable: WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -49,6 +50,8 @@ options
   --duration 10 --rate 200 --concurrency 20   starts: seconds per side, fixed rate, concurrency
   --data-dir DIR               parent of the stacks' scratch dirs (e.g. /dev/shm)
   --sqlite-pragma NAME=VALUE   extra dev-server pragma, repeatable (it runs journal_mode=wal, synchronous=normal)
+  --dynamic-config KEY=VALUE   extra dev-server dynamic config, repeatable, e.g. frontend.namespaceRPS.visibility=1000
+                               (the postgres engine reads temporal/dynamicconfig/development-sql.yaml only)
   -h, --help                   this text
 
 examples
@@ -64,7 +67,7 @@ const { values, positionals } = parseArgs({
     'keys-per-lock': { type: 'string', default: '5' },
     keys: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '3' },
-    variants: { type: 'string', default: VARIANTS.join(',') },
+    variants: { type: 'string', default: DEFAULT_VARIANTS.join(',') },
     'history-sample': { type: 'string', default: '20' },
     timeout: { type: 'string', default: '300' },
     'worker-env': { type: 'string', multiple: true, default: [] },
@@ -75,6 +78,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string', default: '20' },
     'data-dir': { type: 'string' },
     'sqlite-pragma': { type: 'string', multiple: true, default: [] },
+    'dynamic-config': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -118,11 +122,16 @@ function engines(fallback: Engine[]): Engine[] {
 
 const ASSIGNMENT = /^([A-Z][A-Z0-9_]*)=(.*)$/;
 const PRAGMA = /^[a-z_]+=[A-Za-z0-9_]+$/;
+const DYNAMIC_CONFIG = /^[A-Za-z][A-Za-z0-9_.]*=[A-Za-z0-9_."-]+$/;
 
 function stackTuning(): StackTuning {
   const pragmas = values['sqlite-pragma'] ?? [];
   const badPragma = pragmas.find((p) => !PRAGMA.test(p));
   if (badPragma !== undefined) usageError(`--sqlite-pragma must look like cache_size=10000, got "${badPragma}"`);
+  const dynamicConfig = values['dynamic-config'] ?? [];
+  const badConfig = dynamicConfig.find((c) => !DYNAMIC_CONFIG.test(c));
+  if (badConfig !== undefined)
+    usageError(`--dynamic-config must look like frontend.namespaceRPS.visibility=1000, got "${badConfig}"`);
   const workerEnv: Record<string, string> = {};
   for (const assignment of values['worker-env'] ?? []) {
     const match = ASSIGNMENT.exec(assignment);
@@ -134,6 +143,7 @@ function stackTuning(): StackTuning {
   return {
     ...(values['data-dir'] !== undefined && { dataRoot: values['data-dir'] }),
     sqlitePragmas: pragmas,
+    devDynamicConfig: dynamicConfig,
     workerEnv,
     ...(values['lockkeys-workers'] !== undefined && {
       lockkeysWorkers: bounded('lockkeys-workers', values['lockkeys-workers'], 1, 8),

@@ -1,8 +1,8 @@
 import { addedToAddedGaps, keyIndexes, keysFor, sleep } from '@lockkeys/testing';
-import { GAP_MS, log, type BenchSession } from './bench-stack';
+import { GAP_MS, log, WITH_DESCENDANTS, type BenchSession } from './bench-stack';
 import { checkJournals, describeCheck, type JournalCheck } from './checks';
 import { cpuSplit, type CpuSplit } from './cost';
-import { journalsOf, sampleHistories, type SampledHistories } from './measure';
+import { journalsOf, sampleHistories, type SampledHistories, type SampledRun } from './measure';
 import { ProcessSampler, type ProcessUsage } from './proc';
 import { ratio, summarize, type Summary } from './stats';
 import { VARIANT_LABEL, type VariantName } from './variants';
@@ -58,7 +58,7 @@ export async function fanoutOnce(
     const lockIds = session.nextLockIds(locks);
     const sent = new Map(lockIds.map((lockId) => [lockId, keysFor(lockId, keyIndexes(options.keysPerLock), variant)]));
     const closedBefore = await session.closedRuns(variant);
-    const sampler = new ProcessSampler(session.pids(workers));
+    const sampler = new ProcessSampler(session.pids(workers), WITH_DESCENDANTS);
 
     const t0 = Date.now();
     const startLatency: number[] = [];
@@ -66,17 +66,18 @@ export async function fanoutOnce(
     const started = await Promise.all(
       lockIds.map(async (lockId) => {
         const sentAt = performance.now();
+        const postedAt = Date.now();
         try {
           const workflowId = await session.startRun(variant, lockId, sent.get(lockId)!);
           startLatency.push(performance.now() - sentAt);
-          return { workflowId, lockId };
+          return { workflowId, lockId, postedAt };
         } catch (error) {
           startErrors.push(error instanceof Error ? error.message : String(error));
           return undefined;
         }
       }),
     );
-    const runs = started.filter((r): r is { workflowId: string; lockId: number } => r !== undefined);
+    const runs = started.filter((r): r is SampledRun => r !== undefined);
     const allStartedMs = Date.now() - t0;
     log(`${label}: ${runs.length} runs started in ${allStartedMs} ms (${startErrors.length} refused)`);
 
@@ -97,9 +98,11 @@ export async function fanoutOnce(
     const processes = sampler.stop();
 
     const journals = await journalsOf(session, lockIds);
+    // A refused POST started nothing (SPEC): its lock must have no command at all.
+    const accepted = new Set(runs.map((r) => r.lockId));
     const check = checkJournals(
       journals,
-      new Map([...sent].map(([lockId, keys]) => [lockId, keys.map((k) => k.keyUuid)])),
+      new Map([...sent].map(([lockId, keys]) => [lockId, accepted.has(lockId) ? keys.map((k) => k.keyUuid) : []])),
       GAP_MS,
     );
     const commands = [...journals.values()].flat();
@@ -111,6 +114,7 @@ export async function fanoutOnce(
       variant,
       runs.slice(0, options.historySample),
       options.keysPerLock,
+      journals,
     );
     const result: FanoutResult = {
       variant,

@@ -1,5 +1,5 @@
 import type { JournalEntry } from '@lockkeys/contracts';
-import { gapBreakdown, historyCost, runCost, scheduleToStart, sumCost, type History } from './history';
+import { gapBreakdown, historyCost, runCost, scheduleToStart, startBreakdown, sumCost, type History } from './history';
 
 const T0 = 1_700_000_000_000;
 type Spec = [string, number, Record<string, unknown>?];
@@ -131,4 +131,34 @@ test('cost per run is the runs’ mean plus their mutexes’ share; per key divi
   expect(cost.perKey).toMatchObject({ events: 12.5, workflowTasks: 4 });
   // The plain peer has no helpers.
   expect(runCost([run], [], 2).perRun).toEqual(run);
+});
+
+test('the way from POST to the first command: through the lock mutex for lockkeys, straight for the plain peer', () => {
+  const run = historyOf([
+    ['workflowExecutionStartedEventAttributes', 100],
+    ['workflowTaskScheduledEventAttributes', 100],
+    ['workflowTaskStartedEventAttributes', 130],
+  ]);
+  const mutex = historyOf([
+    ['workflowExecutionStartedEventAttributes', 150],
+    ['workflowTaskScheduledEventAttributes', 150],
+    ['workflowTaskStartedEventAttributes', 160],
+    ['workflowTaskCompletedEventAttributes', 200],
+    ['workflowExecutionUpdateAcceptedEventAttributes', 200],
+    ['workflowExecutionUpdateCompletedEventAttributes', 200],
+  ]);
+  expect(startBreakdown(run, mutex, T0 + 40, T0 + 260)).toEqual({
+    postToRunStarted: 60,
+    runStartedToFirstTask: 30,
+    firstTaskToMutexStarted: 20,
+    mutexStartedToGranted: 50,
+    grantedToFirstCommand: 60,
+  });
+  expect(startBreakdown(run, undefined, T0 + 40, T0 + 260)).toEqual({
+    postToRunStarted: 60,
+    runStartedToFirstTask: 30,
+    firstTaskToFirstCommand: 130,
+  });
+  // A mutex that ran before the run says nothing about this run's start.
+  expect(startBreakdown(historyOf([['workflowTaskStartedEventAttributes', 500]]), mutex, T0, T0 + 600)).toBeUndefined();
 });

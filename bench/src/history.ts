@@ -224,3 +224,45 @@ export const GAP_PARTS = [
   'activityStartedToLock',
   'taskStartedToLock',
 ] as const;
+
+/** The order run-start parts are printed in. */
+export const START_PARTS = [
+  'postToRunStarted',
+  'runStartedToFirstTask',
+  'firstTaskToMutexStarted',
+  'mutexStartedToGranted',
+  'grantedToFirstCommand',
+  'firstTaskToFirstCommand',
+] as const;
+
+/**
+ * Where the time from a run's POST (or start call) to its first command at the lock goes, from its history and, for
+ * lockkeys, its lock mutex's (whose first update answer is the grant). The parts add up to `firstCommandAt −
+ * postedAt`. Undefined when the mutex was already running before the run (its start says nothing about this run).
+ */
+export function startBreakdown(
+  run: History,
+  mutex: History | undefined,
+  postedAt: number,
+  firstCommandAt: number,
+): Record<string, number> | undefined {
+  const events = run.events ?? [];
+  const started = events[0];
+  const firstTask = events.find((e) => e.workflowTaskStartedEventAttributes);
+  if (started === undefined || firstTask === undefined) return undefined;
+  const parts: Record<string, number> = {
+    postToRunStarted: eventMs(started) - postedAt,
+    runStartedToFirstTask: eventMs(firstTask) - eventMs(started),
+  };
+  if (mutex === undefined) return { ...parts, firstTaskToFirstCommand: firstCommandAt - eventMs(firstTask) };
+  const mutexStarted = mutex.events?.[0];
+  const granted = mutex.events?.find((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+  if (mutexStarted === undefined || granted === undefined || eventMs(mutexStarted) < eventMs(firstTask))
+    return undefined;
+  return {
+    ...parts,
+    firstTaskToMutexStarted: eventMs(mutexStarted) - eventMs(firstTask),
+    mutexStartedToGranted: eventMs(granted) - eventMs(mutexStarted),
+    grantedToFirstCommand: firstCommandAt - eventMs(granted),
+  };
+}

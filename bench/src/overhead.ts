@@ -1,9 +1,9 @@
 import { addedToAddedGaps, keyIndexes, keysFor, withTimeout } from '@lockkeys/testing';
-import { GAP_MS, log, type BenchSession } from './bench-stack';
+import { GAP_MS, log, WITH_DESCENDANTS, type BenchSession } from './bench-stack';
 import { checkJournals, describeCheck, type JournalCheck } from './checks';
 import { cpuSplit, type CpuSplit } from './cost';
 import { gapBreakdown, type History } from './history';
-import { journalsOf, sampleHistories, type SampledHistories } from './measure';
+import { journalsOf, sampleHistories, type SampledHistories, type SampledRun } from './measure';
 import { ProcessSampler } from './proc';
 import { summarize, type Summary } from './stats';
 import type { VariantName } from './variants';
@@ -46,14 +46,13 @@ export async function overheadOnce(
   return session.withWorkers(variant, async (workers) => {
     const lockIds = session.nextLockIds(options.rounds);
     const sent = new Map(lockIds.map((lockId) => [lockId, keysFor(lockId, keyIndexes(options.keys), variant)]));
-    const sampler = new ProcessSampler(session.pids(workers));
-    const runs: { workflowId: string; lockId: number }[] = [];
-    const postedAt = new Map<number, number>();
+    const sampler = new ProcessSampler(session.pids(workers), WITH_DESCENDANTS);
+    const runs: SampledRun[] = [];
     const histories = new Map<string, History>();
     for (const lockId of lockIds) {
-      postedAt.set(lockId, Date.now());
+      const postedAt = Date.now();
       const workflowId = await session.startRun(variant, lockId, sent.get(lockId)!);
-      runs.push({ workflowId, lockId });
+      runs.push({ workflowId, lockId, postedAt });
       const handle = session.client.workflow.getHandle(workflowId);
       await withTimeout(handle.result(), options.keys * GAP_MS * 3 + 30_000, `run ${workflowId}`);
       histories.set(workflowId, await handle.fetchHistory());
@@ -83,10 +82,9 @@ export async function overheadOnce(
       for (const [part, values] of Object.entries(breakdown.parts)) (parts[part] ??= []).push(...values);
     }
     const settle = variant === 'plain' ? undefined : await session.settleMutexes(session.tuning.mutexIdleMs + 60_000);
-    const sampled = await sampleHistories(session, variant, runs, options.keys, histories);
-    const firstAndLast = runs.map(({ lockId }) => {
+    const sampled = await sampleHistories(session, variant, runs, options.keys, journals, histories);
+    const firstAndLast = runs.map(({ lockId, postedAt: posted }) => {
       const journal = journals.get(lockId)!;
-      const posted = postedAt.get(lockId)!;
       return [
         journal[0] ? journal[0].at - posted : Number.NaN,
         journal.at(-1) ? journal.at(-1)!.at - posted : Number.NaN,

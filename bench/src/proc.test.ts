@@ -1,4 +1,5 @@
-import { parseProcStat, treeCpuSeconds, treeTicks, type ProcStat } from './proc';
+import { spawn } from 'node:child_process';
+import { cpuSecondsOf, parseProcStat, treeTicks, type ProcStat } from './proc';
 
 test('reads pid, parent and CPU ticks from a stat line whose command holds spaces and parentheses', () => {
   const line =
@@ -22,8 +23,13 @@ test('a tree counts the root, its live descendants and what ended children used;
   expect(treeTicks(stats, 99)).toBeUndefined();
 });
 
-test('this process has a CPU time, a process that does not exist has none', () => {
-  const cpu = treeCpuSeconds({ self: process.pid, gone: 2 ** 22 + 12345 });
+test('a process counts its own CPU, or with its descendants when asked; one that does not exist has none', async () => {
+  // A child that burns CPU: counted in this process's tree, not in this process alone.
+  const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 400; while (Date.now() < end);']);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const cpu = cpuSecondsOf({ self: process.pid, tree: process.pid, gone: 2 ** 22 + 12345 }, new Set(['tree']));
+  await new Promise((resolve) => child.once('exit', resolve));
   expect(cpu.self).toBeGreaterThan(0);
+  expect(cpu.tree! - cpu.self!).toBeGreaterThan(0.1);
   expect(cpu.gone).toBeUndefined();
 });

@@ -83,8 +83,14 @@ function allStats(): ProcStat[] {
   return stats;
 }
 
-/** CPU seconds used so far by each named process with its descendants (undefined: not running, or not Linux). */
-export function treeCpuSeconds(pids: Readonly<Record<string, number>>): Record<string, number | undefined> {
+/**
+ * CPU seconds used so far by each named process (undefined: not running, or not Linux): with its descendants for the
+ * names in `trees` (PostgreSQL's backends), its own threads only for the others (the bench's children are the stack).
+ */
+export function cpuSecondsOf(
+  pids: Readonly<Record<string, number>>,
+  trees: ReadonlySet<string> = new Set(),
+): Record<string, number | undefined> {
   let stats: ProcStat[];
   try {
     stats = allStats();
@@ -94,7 +100,7 @@ export function treeCpuSeconds(pids: Readonly<Record<string, number>>): Record<s
   const ticks = ticksPerSecond();
   return Object.fromEntries(
     Object.entries(pids).map(([name, pid]) => {
-      const used = treeTicks(stats, pid);
+      const used = trees.has(name) ? treeTicks(stats, pid) : stats.find((stat) => stat.pid === pid)?.ownTicks;
       return [name, used === undefined ? undefined : used / ticks];
     }),
   );
@@ -110,8 +116,8 @@ export interface ProcessUsage {
 const MiB = 1024 * 1024;
 
 /**
- * Samples the RSS of some processes every `intervalMs` (keeping the peak) and the CPU time of each with its
- * descendants between start and stop.
+ * Samples the RSS of some processes every `intervalMs` (keeping the peak) and the CPU time of each between start
+ * and stop (with its descendants for the names in `trees`).
  */
 export class ProcessSampler {
   private readonly peakRss = new Map<string, number>();
@@ -121,9 +127,10 @@ export class ProcessSampler {
 
   constructor(
     private readonly pids: Readonly<Record<string, number>>,
+    private readonly trees: ReadonlySet<string> = new Set(),
     intervalMs = 500,
   ) {
-    this.cpuAtStart = treeCpuSeconds(pids);
+    this.cpuAtStart = cpuSecondsOf(pids, trees);
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
   }
@@ -135,11 +142,11 @@ export class ProcessSampler {
     }
   }
 
-  /** Stops sampling; per process: peak RSS (MiB, the process itself) and CPU seconds (with descendants) since start. */
+  /** Stops sampling; per process: peak RSS (MiB, the process itself) and CPU seconds since start. */
   stop(): Record<string, ProcessUsage> {
     clearInterval(this.timer);
     this.sample();
-    const cpuAtEnd = treeCpuSeconds(this.pids);
+    const cpuAtEnd = cpuSecondsOf(this.pids, this.trees);
     const usage: Record<string, ProcessUsage> = {};
     for (const [name, pid] of Object.entries(this.pids)) {
       const start = this.cpuAtStart[name];

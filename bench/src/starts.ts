@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { BULK_ADD_KEYS_WORKFLOW, DEFAULT_TASK_QUEUE, MEMO_ORG_ID, type BulkAddKeysInput } from '@lockkeys/contracts';
-import { LOCK_ID_KEY, sleep, type GatewayClient } from '@lockkeys/testing';
+import { sleep, type GatewayClient } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import autocannon from 'autocannon';
-import { log, type BenchSession } from './bench-stack';
+import { log, WITH_DESCENDANTS, type BenchSession } from './bench-stack';
 import { processGroup } from './cost';
+import { startLockkeysRunBare } from './lockkeys-start';
 import { ProcessSampler, type ProcessUsage } from './proc';
 import type { Row } from './report';
 import { summarize, type Summary } from './stats';
@@ -40,7 +38,7 @@ const oneKey = (lockId: number) => ({ keyUuid: `starts-${lockId}`, keyIndexNumbe
 
 /**
  * (a) The bare loop: `concurrency` lanes of `client.workflow.start`, with what the gateway sends Temporal
- * (one-key input, LockId search attribute, org memo, summary); at `rate` when given, like autocannon's overallRate.
+ * (one-key input, search attributes, memo, summary); at `rate` when given, like autocannon's overallRate.
  */
 async function bareStarts(client: Client, durationMs: number, concurrency: number, rate?: number) {
   const latencies: number[] = [];
@@ -58,17 +56,9 @@ async function bareStarts(client: Client, durationMs: number, concurrency: numbe
         if (due > performance.now()) await sleep(due - performance.now());
       } else if (performance.now() >= endAt) return;
       const lockId = nextLockId();
-      const input: BulkAddKeysInput = { lockId, orgId: 'dev', requestedBy: 'bench', keys: [oneKey(lockId)] };
       const sentAt = performance.now();
       try {
-        await client.workflow.start(BULK_ADD_KEYS_WORKFLOW, {
-          taskQueue: DEFAULT_TASK_QUEUE,
-          workflowId: `lock-${lockId}-${randomUUID()}`,
-          args: [input],
-          typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID_KEY, value: lockId }]),
-          memo: { [MEMO_ORG_ID]: 'dev' },
-          staticSummary: `Add 1 key to lock ${lockId} for org dev`,
-        });
+        await startLockkeysRunBare(client, lockId, [oneKey(lockId)]);
         latencies.push(performance.now() - sentAt);
       } catch (error) {
         errors++;
@@ -134,7 +124,7 @@ export async function startsBench(session: BenchSession, options: StartsOptions)
   const { stack, client } = session;
   const pids = session.pids({});
   const measured = async <T extends Omit<SideResult, 'processes'>>(run: () => Promise<T>): Promise<SideResult> => {
-    const sampler = new ProcessSampler(pids);
+    const sampler = new ProcessSampler(pids, WITH_DESCENDANTS);
     const result = await run();
     return { ...result, processes: sampler.stop() };
   };

@@ -2,7 +2,7 @@ import type { Engine } from './bench-stack';
 import { describeCheck } from './checks';
 import { PROCESS_GROUPS, type CpuSplit } from './cost';
 import { fanoutRatio, type FanoutResult } from './fanout';
-import { GAP_PARTS } from './history';
+import { GAP_PARTS, START_PARTS } from './history';
 import type { SampledHistories } from './measure';
 import type { OverheadResult } from './overhead';
 import type { Grid } from './report';
@@ -85,7 +85,25 @@ export function costGrids(
       cpu.total.msPerKey,
     ]),
   };
-  return [history, cpuGrid('cpuSeconds', 'seconds over the measurement'), cpuGrid('msPerKey', 'ms per key'), groups];
+  const startParts = START_PARTS.filter((part) => items.some((i) => i.histories.startMs[part] !== undefined));
+  const start: Grid = {
+    title: `${title}: POST (start) → first command at the lock, by part (median / p99 ms, history sample)`,
+    header: ['measurement', ...startParts],
+    rows: items.map(({ label, histories: h }) => [
+      label,
+      ...startParts.map((part) => {
+        const s = h.startMs[part];
+        return s ? `${round1(s.median)} / ${round1(s.p99)}` : '';
+      }),
+    ]),
+  };
+  return [
+    history,
+    start,
+    cpuGrid('cpuSeconds', 'seconds over the measurement'),
+    cpuGrid('msPerKey', 'ms per key'),
+    groups,
+  ];
 }
 
 export function fanoutGrids(engine: Engine, results: readonly FanoutResult[]): Grid[] {
@@ -107,7 +125,7 @@ export function fanoutGrids(engine: Engine, results: readonly FanoutResult[]): G
     ],
     rows: results.map((r) => [
       label(r),
-      r.timedOut ? `${r.runsStarted} BROKE` : r.runsStarted,
+      `${r.runsStarted}/${r.locks}${r.timedOut ? ' BROKE' : ''}`,
       r.elapsedMs,
       r.idealMs,
       r.keysPerSecond,
@@ -189,6 +207,11 @@ export interface Verdict {
   detail: string;
 }
 
+/** A fan-out level counts only when every run was accepted and ended within the timeout. */
+const complete = (r: FanoutResult) => r.runsStarted === r.locks && !r.timedOut;
+const incomplete = (r: FanoutResult) =>
+  `${r.runsStarted}/${r.locks} runs accepted${r.timedOut ? ', not done before the timeout' : ''}`;
+
 const judge = (target: string, value: boolean | undefined, detail: string): Verdict => ({ target, met: value, detail });
 
 /** The issue's targets, judged from one run's figures on one engine (undefined: not measured in this run). */
@@ -203,8 +226,14 @@ export function verdicts(
     for (const locks of [200, 500]) {
       const r = fanout.find((f) => f.variant === variant && f.locks === locks);
       const q = r && fanoutRatio(fanout, r);
-      if (q !== undefined)
-        out.push(judge(`${engine}: fan-out ${locks} ${VARIANT_LABEL[variant]}/plain ≤ 1.0`, q <= 1, `${q}`));
+      if (r !== undefined && q !== undefined)
+        out.push(
+          judge(
+            `${engine}: fan-out ${locks} ${VARIANT_LABEL[variant]}/plain ≤ 1.0`,
+            complete(r) && q <= 1,
+            complete(r) ? `${q}` : `${q} over ${incomplete(r)}`,
+          ),
+        );
     }
     const at100 = fanout.find((f) => f.variant === variant && f.locks === 100);
     const at500 = fanout.find((f) => f.variant === variant && f.locks === 500);
@@ -212,16 +241,16 @@ export function verdicts(
       out.push(
         judge(
           `${engine}: ${VARIANT_LABEL[variant]} keys/s at 500 ≥ at 100`,
-          at500.keysPerSecond >= at100.keysPerSecond,
-          `${at500.keysPerSecond} vs ${at100.keysPerSecond}`,
+          complete(at100) && complete(at500) && at500.keysPerSecond >= at100.keysPerSecond,
+          `${at500.keysPerSecond} vs ${at100.keysPerSecond}${complete(at500) ? '' : ` (500: ${incomplete(at500)})`}`,
         ),
       );
     if (engine === 'postgres' && at500)
       out.push(
         judge(
           `postgres: ${VARIANT_LABEL[variant]} ≥ 50 keys/s (moonshot)`,
-          at500.keysPerSecond >= 50,
-          `${at500.keysPerSecond} at 500 locks`,
+          complete(at500) && at500.keysPerSecond >= 50,
+          `${at500.keysPerSecond} at 500 locks${complete(at500) ? '' : `, ${incomplete(at500)}`}`,
         ),
       );
     const plain = overhead.find((o) => o.variant === 'plain');
@@ -241,6 +270,15 @@ export function verdicts(
       );
     }
   }
+  for (const r of fanout)
+    if (r.runsStarted < r.locks)
+      out.push(
+        judge(
+          `${engine}: fan-out ${r.locks} ${VARIANT_LABEL[r.variant]}: every POST accepted`,
+          false,
+          `${incomplete(r)}; first refusal: ${r.startErrors[0] ?? '?'}`.slice(0, 200),
+        ),
+      );
   for (const r of [...fanout, ...overhead])
     if (!r.check.clean)
       out.push(judge(`${engine}: journal of ${VARIANT_LABEL[r.variant]}`, false, describeCheck(r.check)));
