@@ -2,10 +2,11 @@
  * `npm run bench -- [fanout|overhead|starts|auth|all ...] [options]`: runs the benchmarks against real stacks on
  * 127.0.0.1, prints tables and writes `bench/results/<name>-<timestamp>.json`. `--help` lists everything.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, integer, parseValue } from '@lockkeys/config';
 import { authBench } from './auth';
-import { ENGINES, log, withSession, type Engine, type StackTuning } from './bench-stack';
+import { describeTuning, ENGINES, log, withSession, type Engine, type StackTuning } from './bench-stack';
 import { fanoutBench, type FanoutOptions, type FanoutResult } from './fanout';
 import { overheadBench, type OverheadOptions, type OverheadResult } from './overhead';
 import { describeMachine, machine, printGrid, printTable, writeResult, type Machine } from './report';
@@ -52,6 +53,7 @@ options
   --sqlite-pragma NAME=VALUE   extra dev-server pragma, repeatable (it runs journal_mode=wal, synchronous=normal)
   --dynamic-config KEY=VALUE   extra dev-server dynamic config, repeatable, e.g. frontend.namespaceRPS.visibility=1000
                                (the postgres engine reads temporal/dynamicconfig/development-sql.yaml only)
+  --print FILE                 print the tables of a fanout-* or overhead-* result file again (repeatable), run nothing
   -h, --help                   this text
 
 examples
@@ -79,6 +81,7 @@ const { values, positionals } = parseArgs({
     'data-dir': { type: 'string' },
     'sqlite-pragma': { type: 'string', multiple: true, default: [] },
     'dynamic-config': { type: 'string', multiple: true, default: [] },
+    print: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -167,7 +170,33 @@ function record(name: string, startedAt: string, host: Machine, body: Record<str
   process.stdout.write(`  → ${path}\n`);
 }
 
+/** `--print`: the tables of earlier result files, from their figures. */
+function printResults(paths: readonly string[]): number {
+  for (const path of paths) {
+    const file = JSON.parse(readFileSync(path, 'utf8')) as {
+      benchmark: string;
+      engine: Engine;
+      machine: Machine;
+      results: unknown[];
+    };
+    process.stdout.write(`\n${path}\nmachine: ${describeMachine(file.machine)}\n`);
+    if (file.benchmark.startsWith('fanout-')) {
+      const results = file.results as FanoutResult[];
+      for (const grid of fanoutGrids(file.engine, results)) printGrid(grid);
+      printGrid(verdictGrid(`Targets on ${file.engine} (fan-out)`, verdicts(file.engine, results, [])));
+    } else if (file.benchmark.startsWith('overhead-')) {
+      const results = file.results as OverheadResult[];
+      for (const grid of overheadGrids(file.engine, results)) printGrid(grid);
+      printGrid(verdictGrid(`Targets on ${file.engine} (overhead)`, verdicts(file.engine, [], results)));
+    } else {
+      process.stdout.write(`  (${file.benchmark}: no tables to print again)\n`);
+    }
+  }
+  return 0;
+}
+
 async function main(): Promise<number> {
+  if ((values.print ?? []).length > 0) return printResults(values.print!);
   const names = selected();
   const tuning = stackTuning();
   const chosen = variants();
@@ -200,7 +229,10 @@ async function main(): Promise<number> {
       log(`${engine}: ${compare.join(' + ')} (load ${host.loadAverage1m})`);
       try {
         await withSession(engine, tuning, async (session) => {
-          const common = { engine, tuning: { ...tuning, lockkeysWorkers: session.lockkeysWorkerCount } };
+          const common = {
+            engine,
+            tuning: describeTuning({ ...tuning, lockkeysWorkers: session.lockkeysWorkerCount }, engine),
+          };
           let overhead: OverheadResult[] = [];
           let fanout: FanoutResult[] = [];
           if (compare.includes('overhead')) {

@@ -5,7 +5,7 @@ import { cpuSplit, type CpuSplit } from './cost';
 import { journalsOf, sampleHistories, type SampledHistories, type SampledRun } from './measure';
 import { ProcessSampler, type ProcessUsage } from './proc';
 import { ratio, summarize, type Summary } from './stats';
-import { VARIANT_LABEL, type VariantName } from './variants';
+import type { VariantName } from './variants';
 
 export interface FanoutOptions {
   /** Lock counts (the issue: 100, 200, 500). */
@@ -159,5 +159,3 @@ export function fanoutRatio(results: readonly FanoutResult[], result: FanoutResu
   const plain = results.find((r) => r.variant === 'plain' && r.locks === result.locks);
   return plain && result.variant !== 'plain' ? ratio(result.elapsedMs, plain.elapsedMs) : undefined;
 }
-
-export const fanoutLabel = (r: FanoutResult) => `${r.locks} × ${r.keysPerLock} ${VARIANT_LABEL[r.variant]}`;

@@ -9,6 +9,8 @@ import type { Grid } from './report';
 import { ratio } from './stats';
 import { VARIANT_LABEL, type VariantName } from './variants';
 
+/** Ratios are judged against 1.0 and 2.0: print them with two decimals, never rounded onto the target. */
+const twoDecimals = (value: number | undefined) => (value === undefined ? '' : value.toFixed(2));
 const round1 = (value: number) => (Number.isFinite(value) ? Math.round(value * 10) / 10 : Number.NaN);
 
 /** Process columns in a stable order: Temporal's, PostgreSQL, workers, the rest. */
@@ -129,7 +131,7 @@ export function fanoutGrids(engine: Engine, results: readonly FanoutResult[]): G
       r.elapsedMs,
       r.idealMs,
       r.keysPerSecond,
-      fanoutRatio(results, r) ?? '',
+      twoDecimals(fanoutRatio(results, r)),
       round1(r.startLatencyMs.p99),
       round1(r.firstCommandMs.median),
       round1(r.gapOverheadMs.median),
@@ -169,8 +171,8 @@ export function overheadGrids(engine: Engine, results: readonly OverheadResult[]
       r.overheadMs.median,
       r.overheadMs.p99,
       r.overheadMs.max,
-      plain ? ratio(r.overheadMs.median, plain.overheadMs.median) : '',
-      plain ? ratio(r.overheadMs.p99, plain.overheadMs.median) : '',
+      twoDecimals(plain && ratio(r.overheadMs.median, plain.overheadMs.median)),
+      twoDecimals(plain && ratio(r.overheadMs.p99, plain.overheadMs.median)),
       `${r.addKeyKinds.local}/${r.addKeyKinds.remote}`,
       describeCheck(r.check),
     ]),
