@@ -1,5 +1,5 @@
-import type { WorkflowHandle } from '@temporalio/client';
 import type { JournalEntry } from '@lockkeys/contracts';
+import type { WorkflowHandle } from '@temporalio/client';
 
 /** A workflow's event history as the client fetches it. */
 export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -31,89 +31,238 @@ export function scheduleToStart(history: History): { workflowTask: number[]; act
   return { workflowTask, activity };
 }
 
+/** What one workflow execution cost the server, counted from its history. */
+export interface HistoryCost {
+  events: number;
+  /** Workflow tasks started (each is a poll, a replay or cache hit, and a completion on the server). */
+  workflowTasks: number;
+  /** Regular activity tasks scheduled (each a task queue round trip). */
+  activityTasks: number;
+  /** Local activities, one marker each. */
+  localActivities: number;
+  timers: number;
+  signalsReceived: number;
+  signalsSent: number;
+  updatesAccepted: number;
+}
+
+export const HISTORY_COST_FIELDS: readonly (keyof HistoryCost)[] = [
+  'events',
+  'workflowTasks',
+  'activityTasks',
+  'localActivities',
+  'timers',
+  'signalsReceived',
+  'signalsSent',
+  'updatesAccepted',
+];
+
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** Counts the events of `history` that cost the server a task, a write or a round trip. */
+export function historyCost(history: History): HistoryCost {
+  const cost: HistoryCost = {
+    events: 0,
+    workflowTasks: 0,
+    activityTasks: 0,
+    localActivities: 0,
+    timers: 0,
+    signalsReceived: 0,
+    signalsSent: 0,
+    updatesAccepted: 0,
+  };
+  for (const event of history.events ?? []) {
+    cost.events++;
+    if (event.workflowTaskStartedEventAttributes) cost.workflowTasks++;
+    if (event.activityTaskScheduledEventAttributes) cost.activityTasks++;
+    if (event.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) cost.localActivities++;
+    if (event.timerStartedEventAttributes) cost.timers++;
+    if (event.workflowExecutionSignaledEventAttributes) cost.signalsReceived++;
+    if (event.signalExternalWorkflowExecutionInitiatedEventAttributes) cost.signalsSent++;
+    if (event.workflowExecutionUpdateAcceptedEventAttributes) cost.updatesAccepted++;
+  }
+  return cost;
+}
+
+const zeroCost = (): HistoryCost =>
+  Object.fromEntries(HISTORY_COST_FIELDS.map((field) => [field, 0])) as unknown as HistoryCost;
+
+/** Field by field sum of `costs`, divided by `divisor` (the mean when it is their count). */
+export function sumCost(costs: readonly HistoryCost[], divisor = 1): HistoryCost {
+  const total = zeroCost();
+  for (const cost of costs) for (const field of HISTORY_COST_FIELDS) total[field] += cost[field];
+  if (divisor !== 1)
+    for (const field of HISTORY_COST_FIELDS) total[field] = Math.round((total[field] / divisor) * 100) / 100;
+  return total;
+}
+
+/** What one run costs, per run and per key: its own history, and its share of the helper workflows it used. */
+export interface RunCost {
+  runsSampled: number;
+  helpersSampled: number;
+  /** Mean of the runs' own histories. */
+  run: HistoryCost;
+  /** The helpers' (lock mutexes') histories summed, divided by the runs that used them. */
+  helpers: HistoryCost;
+  perRun: HistoryCost;
+  perKey: HistoryCost;
+}
+
 /**
- * Where the time between two consecutive commands to the lock goes (ms, one sample per gap), named by
- * part in the order they happen. Two designs exist, told apart by the history:
- * - `timer`: the workflow sleeps the gap in a timer after each answer; the parts add up to `gap − gapMs`
- *   (the gap itself is taken out of `timerLateness`).
- * - `activity`: addKey waits for what remains of the gap itself; the parts add up to the whole gap, the
- *   wait being inside `activityStartToLock`.
+ * The cost per run and per key of a sample of runs with `keysPerRun` keys each, and of the helper workflows that
+ * exactly these runs used (for lockkeys: each run's lock mutex; none for the plain peer).
+ */
+export function runCost(runs: readonly HistoryCost[], helpers: readonly HistoryCost[], keysPerRun: number): RunCost {
+  const run = sumCost(runs, runs.length || 1);
+  const share = sumCost(helpers, runs.length || 1);
+  const perRun = sumCost([run, share]);
+  return {
+    runsSampled: runs.length,
+    helpersSampled: helpers.length,
+    run,
+    helpers: share,
+    perRun,
+    perKey: sumCost([perRun], keysPerRun),
+  };
+}
+
+/**
+ * Where the time between two consecutive commands to the lock goes, one sample per gap, in the order it is spent;
+ * the parts of a gap add up to `gap − gapMs`. Which parts a gap has depends on how each key's `addKey` ran:
+ * - the key before the gap: regular activity (`lockToActivityCompleted`, `activityCompletedToTimerStarted`) or
+ *   local activity (`lockToTimerStarted`: its result goes back into the same workflow task, which completes with
+ *   the marker and the timer);
+ * - the timer: `timerLateness` (beyond `gapMs`), `timerFiredToTaskStarted`;
+ * - the key after the gap: regular (`taskStartedToActivityScheduled`, `activityScheduleToStart`,
+ *   `activityStartedToLock`) or local (`taskStartedToLock`: activation, the SDK's local activity dispatch, HTTP).
  */
 export interface GapBreakdown {
-  design: 'timer' | 'activity';
+  /** How the keys' `addKey` ran, as counted from the history. */
+  kinds: { local: number; remote: number };
   parts: Record<string, number[]>;
 }
 
 /**
- * Splits each gap of a single-run bulkAddKeys into its parts, from the history and the journal of its
- * lock. Undefined when they cannot be lined up (retries, continue-as-new, other runs on the lock).
+ * Splits each gap of a single run's commands (its lock's journal, every command answered 201) into its parts, from
+ * the run's history. Undefined when they cannot be lined up (retries, a gap without its timer).
  */
 export function gapBreakdown(
   history: History,
   commands: readonly JournalEntry[],
   gapMs: number,
 ): GapBreakdown | undefined {
-  interface AddKey {
+  if (commands.length < 2 || commands.some((c) => c.status !== 201)) return undefined;
+  interface Activity {
     scheduled: number;
-    /** Start of the workflow task that scheduled it. */
-    byTaskStarted: number;
     started?: number;
     completed?: number;
   }
-  interface Timer {
-    started: number;
-    byTaskStarted: number;
-    fired?: number;
-  }
-  const activities = new Map<number, AddKey>();
-  const timers = new Map<number, Timer>();
-  let lastTaskStarted = Number.NaN;
+  const activities = new Map<number, Activity>();
+  const timers = new Map<number, { started: number; fired?: number }>();
+  const taskStarts: number[] = [];
   for (const event of history.events ?? []) {
     const at = eventMs(event);
     const id = toNumber(event.eventId);
-    if (event.workflowTaskStartedEventAttributes) lastTaskStarted = at;
-    if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'addKey') {
-      activities.set(id, { scheduled: at, byTaskStarted: lastTaskStarted });
-    }
-    const started = event.activityTaskStartedEventAttributes;
-    const startedActivity = started && activities.get(toNumber(started.scheduledEventId));
-    if (startedActivity) startedActivity.started = at;
-    const completed = event.activityTaskCompletedEventAttributes;
-    const completedActivity = completed && activities.get(toNumber(completed.scheduledEventId));
-    if (completedActivity) completedActivity.completed = at;
-    if (event.timerStartedEventAttributes) timers.set(id, { started: at, byTaskStarted: lastTaskStarted });
-    const fired = event.timerFiredEventAttributes;
-    const firedTimer = fired && timers.get(toNumber(fired.startedEventId));
-    if (firedTimer) firedTimer.fired = at;
+    if (event.workflowTaskStartedEventAttributes) taskStarts.push(at);
+    if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'addKey')
+      activities.set(id, { scheduled: at });
+    const started = activities.get(toNumber(event.activityTaskStartedEventAttributes?.scheduledEventId));
+    if (event.activityTaskStartedEventAttributes && started) started.started = at;
+    const completed = activities.get(toNumber(event.activityTaskCompletedEventAttributes?.scheduledEventId));
+    if (event.activityTaskCompletedEventAttributes && completed) completed.completed = at;
+    if (event.timerStartedEventAttributes) timers.set(id, { started: at });
+    const fired = timers.get(toNumber(event.timerFiredEventAttributes?.startedEventId));
+    if (event.timerFiredEventAttributes && fired) fired.fired = at;
   }
-  const keys = [...activities.values()];
-  const gaps = [...timers.values()];
-  if (keys.length !== commands.length || keys.some((k) => k.started === undefined || k.completed === undefined))
-    return undefined;
-  const design = gaps.length === 0 ? 'activity' : gaps.length === keys.length - 1 ? 'timer' : undefined;
-  if (design === undefined || gaps.some((t) => t.fired === undefined)) return undefined;
+  const remote = [...activities.values()].filter(
+    (a): a is Required<Activity> => a.started !== undefined && a.completed !== undefined,
+  );
+  // The regular activity that sent the command received at `at`, if one did.
+  const remoteAt = (at: number) => remote.find((a) => a.started <= at && at <= a.completed);
+  const kinds = { local: 0, remote: 0 };
+  for (const command of commands) kinds[remoteAt(command.at) ? 'remote' : 'local']++;
 
   const parts: Record<string, number[]> = {};
   const add = (part: string, value: number) => (parts[part] ??= []).push(value);
-  for (let k = 0; k + 1 < keys.length; k++) {
-    const [done, next] = [keys[k]!, keys[k + 1]!];
-    // Lock answered → the server records the activity completed (HTTP reply, SDK, gRPC).
-    add('lockReplyToActivityCompleted', done.completed! - commands[k]!.at);
-    const timer = gaps[k];
-    if (timer) {
-      // The workflow task that starts the timer: waiting for a poller, then replay, run, complete.
-      add('activityCompletedToWorkflowTaskStarted', timer.byTaskStarted - done.completed!);
-      add('workflowTaskToTimerStarted', timer.started - timer.byTaskStarted);
-      add('timerLateness', timer.fired! - timer.started - gapMs);
-      add('timerFiredToWorkflowTaskStarted', next.byTaskStarted - timer.fired!);
+  for (let k = 0; k + 1 < commands.length; k++) {
+    const [from, to] = [commands[k]!.at, commands[k + 1]!.at];
+    const timer = [...timers.values()].find((t) => t.started >= from && t.started <= to && t.fired !== undefined);
+    if (timer === undefined) return undefined;
+    const fired = timer.fired!;
+    const taskStarted = taskStarts.find((t) => t >= fired);
+    if (taskStarted === undefined || taskStarted > to) return undefined;
+    const before = remoteAt(from);
+    if (before) {
+      add('lockToActivityCompleted', before.completed - from);
+      add('activityCompletedToTimerStarted', timer.started - before.completed);
     } else {
-      add('activityCompletedToWorkflowTaskStarted', next.byTaskStarted - done.completed!);
+      add('lockToTimerStarted', timer.started - from);
     }
-    add('workflowTaskToActivityScheduled', next.scheduled - next.byTaskStarted);
-    // Activity task matching and poll.
-    add('activityScheduleToStart', next.started! - next.scheduled);
-    // SDK and HTTP request (and, in the `activity` design, the rest of the gap).
-    add('activityStartToLock', commands[k + 1]!.at - next.started!);
+    add('timerLateness', fired - timer.started - gapMs);
+    add('timerFiredToTaskStarted', taskStarted - fired);
+    const after = remoteAt(to);
+    if (after) {
+      add('taskStartedToActivityScheduled', after.scheduled - taskStarted);
+      add('activityScheduleToStart', after.started - after.scheduled);
+      add('activityStartedToLock', to - after.started);
+    } else {
+      add('taskStartedToLock', to - taskStarted);
+    }
   }
-  return { design, parts };
+  return { kinds, parts };
+}
+
+/** The order gap parts are printed in (the order the time is spent). */
+export const GAP_PARTS = [
+  'lockToActivityCompleted',
+  'activityCompletedToTimerStarted',
+  'lockToTimerStarted',
+  'timerLateness',
+  'timerFiredToTaskStarted',
+  'taskStartedToActivityScheduled',
+  'activityScheduleToStart',
+  'activityStartedToLock',
+  'taskStartedToLock',
+] as const;
+
+/** The order run-start parts are printed in. */
+export const START_PARTS = [
+  'postToRunStarted',
+  'runStartedToFirstTask',
+  'firstTaskToMutexStarted',
+  'mutexStartedToGranted',
+  'grantedToFirstCommand',
+  'firstTaskToFirstCommand',
+] as const;
+
+/**
+ * Where the time from a run's POST (or start call) to its first command at the lock goes, from its history and, for
+ * lockkeys, its lock mutex's (whose first update answer is the grant). The parts add up to `firstCommandAt −
+ * postedAt`. Undefined when the mutex was already running before the run (its start says nothing about this run).
+ */
+export function startBreakdown(
+  run: History,
+  mutex: History | undefined,
+  postedAt: number,
+  firstCommandAt: number,
+): Record<string, number> | undefined {
+  const events = run.events ?? [];
+  const started = events[0];
+  const firstTask = events.find((e) => e.workflowTaskStartedEventAttributes);
+  if (started === undefined || firstTask === undefined) return undefined;
+  const parts: Record<string, number> = {
+    postToRunStarted: eventMs(started) - postedAt,
+    runStartedToFirstTask: eventMs(firstTask) - eventMs(started),
+  };
+  if (mutex === undefined) return { ...parts, firstTaskToFirstCommand: firstCommandAt - eventMs(firstTask) };
+  const mutexStarted = mutex.events?.[0];
+  const granted = mutex.events?.find((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+  if (mutexStarted === undefined || granted === undefined || eventMs(mutexStarted) < eventMs(firstTask))
+    return undefined;
+  return {
+    ...parts,
+    firstTaskToMutexStarted: eventMs(mutexStarted) - eventMs(firstTask),
+    mutexStartedToGranted: eventMs(granted) - eventMs(mutexStarted),
+    grantedToFirstCommand: firstCommandAt - eventMs(granted),
+  };
 }

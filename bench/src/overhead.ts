@@ -1,122 +1,120 @@
-import { addedToAddedGaps, journalGaps, keyIndexes, keysFor, withTimeout } from '@lockkeys/testing';
-import { describeTuning, log, withStack, type StackTuning } from './bench-stack';
-import { gapBreakdown } from './history';
-import type { Row } from './report';
-import { summarize } from './stats';
-import type { BenchOutcome } from './types';
+import { addedToAddedGaps, keyIndexes, keysFor, withTimeout } from '@lockkeys/testing';
+import { GAP_MS, log, WITH_DESCENDANTS, type BenchSession } from './bench-stack';
+import { checkJournals, describeCheck, type JournalCheck } from './checks';
+import { cpuSplit, type CpuSplit } from './cost';
+import { gapBreakdown, type History } from './history';
+import { journalsOf, sampleHistories, type SampledHistories, type SampledRun } from './measure';
+import { ProcessSampler } from './proc';
+import { summarize, type Summary } from './stats';
+import type { VariantName } from './variants';
 
 export interface OverheadOptions {
   /** Keys per run (the issue: 20). */
   keys: number;
   /** Runs one after another, each on its own lock: more gaps, steadier percentiles. */
   rounds: number;
-  gapMs: number;
-  stack: StackTuning;
+  variants: VariantName[];
 }
 
-/**
- * Per-key overhead: one run of `keys` keys on one lock with the real gap; from the simulator's journal,
- * `gap − KEY_COMMAND_GAP_MS` between consecutive commands is what our machinery costs per key.
- */
-export async function overheadBench(options: OverheadOptions): Promise<BenchOutcome> {
-  const env = {
-    LOG_LEVEL: 'warn',
-    KEY_COMMAND_GAP_MS: String(options.gapMs),
-    LOCK_SIM_MIN_GAP_MS: String(options.gapMs),
-  };
-  return withStack('overhead', env, options.stack, async (stack) => {
-    const overheads: number[] = [];
-    const firstCommand: number[] = [];
-    const runMs: number[] = [];
-    const parts: Record<string, number[]> = {};
-    const designs = new Set<string>();
-    const statuses: Record<string, number> = {};
-    let undersizedGaps = 0;
-    let roundsWithoutBreakdown = 0;
-    const client = await stack.temporalClient();
-    for (let round = 0; round < options.rounds; round++) {
-      const lockId = 1 + round;
-      const postedAt = Date.now();
-      const { instanceId } = await stack.gateway.startRun(
-        lockId,
-        keysFor(lockId, keyIndexes(options.keys), 'overhead'),
-      );
-      const handle = client.workflow.getHandle(instanceId);
-      const budgetMs = options.keys * options.gapMs * 3 + 30_000;
-      await withTimeout(handle.result(), budgetMs, `run ${instanceId}`);
-      const commands = await stack.simulator.journal(lockId);
-      for (const c of commands) statuses[c.status] = (statuses[c.status] ?? 0) + 1;
-      const added = new Set(commands.filter((c) => c.status === 201 || c.status === 200).map((c) => c.keyUuid));
-      if (added.size !== options.keys) throw new Error(`lock ${lockId}: ${added.size} of ${options.keys} keys added`);
-      // Every command counts for the contract, a refused one (429) included: it reached the lock too soon.
-      undersizedGaps += journalGaps(commands).filter((g) => g < options.gapMs).length;
-      const gaps = addedToAddedGaps(commands);
-      overheads.push(...gaps.map((g) => g - options.gapMs));
-      firstCommand.push(commands[0]!.at - postedAt);
-      runMs.push(commands.at(-1)!.at - postedAt);
-      const breakdown = gapBreakdown(await handle.fetchHistory(), commands, options.gapMs);
-      if (breakdown) {
-        designs.add(breakdown.design);
-        for (const [part, values] of Object.entries(breakdown.parts)) (parts[part] ??= []).push(...values);
-      } else {
-        roundsWithoutBreakdown++;
-      }
-      log(
-        `overhead: round ${round + 1}/${options.rounds}, lock ${lockId}: median overhead ${summarize(gaps).median - options.gapMs} ms`,
-      );
-    }
+/** One variant's per-key overhead. */
+export interface OverheadResult {
+  variant: VariantName;
+  keys: number;
+  rounds: number;
+  /** Gap at the lock between two added keys minus KEY_COMMAND_GAP_MS (the plain peer sleeps the same). */
+  overheadMs: Summary;
+  overheadSamplesMs: number[];
+  /** Where each gap's overhead goes (parts add up to it), from the histories. */
+  breakdownMs: Record<string, Summary>;
+  /** How the keys' `addKey` ran, counted from the histories. */
+  addKeyKinds: { local: number; remote: number };
+  roundsWithoutBreakdown: number;
+  postToFirstCommandMs: Summary;
+  postToLastCommandMs: Summary;
+  check: JournalCheck;
+  histories: SampledHistories;
+  cpu: CpuSplit;
+  settle?: { waitedMs: number; stillRunning: number };
+}
 
-    const perKey = summarize(overheads);
-    const design = designs.size === 1 ? [...designs][0] : undefined;
-    const partsTitle =
-      design === 'timer'
-        ? 'of which (from the run history; parts add up to the overhead):'
-        : design === 'activity'
-          ? 'the whole gap (addKey waits the gap itself; parts add up to the gap):'
-          : 'no breakdown (retries or mixed designs)';
-    const idealRunMs = (options.keys - 1) * options.gapMs;
-    const refused = Object.entries(statuses).filter(([code]) => code !== '201' && code !== '200');
-    const rows: Row[] = [
-      { metric: 'gap − KEY_COMMAND_GAP_MS (201 → 201)', unit: 'ms', summary: perKey },
-      { metric: partsTitle, unit: '' },
-      ...Object.entries(design ? parts : {}).map(([part, values]) => ({
-        metric: `  ${part}`,
-        unit: 'ms',
-        summary: summarize(values),
-      })),
-      { metric: 'POST → first command at the lock', unit: 'ms', summary: summarize(firstCommand) },
-      { metric: `POST → last command (ideal ${idealRunMs})`, unit: 'ms', summary: summarize(runMs) },
-      {
-        metric: 'commands by answer',
-        unit: 'count',
-        value: Object.entries(statuses)
-          .map(([code, n]) => `${code}×${n}`)
-          .join(', '),
-      },
-      { metric: 'gaps under KEY_COMMAND_GAP_MS (any answer)', unit: 'count', value: undersizedGaps },
-    ];
-    return {
-      name: 'overhead',
-      title: `Overhead per key: ${options.rounds} × (1 lock, ${options.keys} keys), KEY_COMMAND_GAP_MS=${options.gapMs}`,
-      rows,
-      notes: [
-        `target median ≤ 15 ms: ${perKey.median <= 15 ? 'met' : 'MISSED'} (${perKey.median} ms); target p99 ≤ 80 ms: ${perKey.p99 <= 80 ? 'met' : 'MISSED'} (${perKey.p99} ms)`,
-        undersizedGaps === 0 && refused.length === 0
-          ? 'no gap under KEY_COMMAND_GAP_MS, no command refused'
-          : `CONTRACT BROKEN: ${undersizedGaps} gaps under KEY_COMMAND_GAP_MS; refused commands ${refused.map(([c, n]) => `${c}×${n}`).join(', ') || 'none'}`,
-        ...(roundsWithoutBreakdown > 0 ? [`${roundsWithoutBreakdown} rounds had retries: no breakdown for them`] : []),
-      ],
-      figures: {
-        options: { ...options, stack: describeTuning(options.stack) },
-        gapDesign: design ?? [...designs],
-        overheadMs: perKey,
-        overheadSamplesMs: overheads,
-        breakdownMs: Object.fromEntries(Object.entries(parts).map(([part, values]) => [part, summarize(values)])),
-        postToFirstCommandMs: summarize(firstCommand),
-        postToLastCommandMs: summarize(runMs),
-        commandStatuses: statuses,
-        undersizedGaps,
-      },
+/** `rounds` runs of `keys` keys, each alone on its own lock, one after another. */
+export async function overheadOnce(
+  session: BenchSession,
+  variant: VariantName,
+  options: OverheadOptions,
+): Promise<OverheadResult> {
+  return session.withWorkers(variant, async (workers) => {
+    const lockIds = session.nextLockIds(options.rounds);
+    const sent = new Map(lockIds.map((lockId) => [lockId, keysFor(lockId, keyIndexes(options.keys), variant)]));
+    const sampler = new ProcessSampler(session.pids(workers), WITH_DESCENDANTS);
+    const runs: SampledRun[] = [];
+    const histories = new Map<string, History>();
+    for (const lockId of lockIds) {
+      const postedAt = Date.now();
+      const workflowId = await session.startRun(variant, lockId, sent.get(lockId)!);
+      runs.push({ workflowId, lockId, postedAt });
+      const handle = session.client.workflow.getHandle(workflowId);
+      await withTimeout(handle.result(), options.keys * GAP_MS * 3 + 30_000, `run ${workflowId}`);
+      histories.set(workflowId, await handle.fetchHistory());
+    }
+    const processes = sampler.stop();
+    const journals = await journalsOf(session, lockIds);
+    const check = checkJournals(
+      journals,
+      new Map([...sent].map(([lockId, keys]) => [lockId, keys.map((k) => k.keyUuid)])),
+      GAP_MS,
+    );
+
+    const overheads: number[] = [];
+    const parts: Record<string, number[]> = {};
+    const kinds = { local: 0, remote: 0 };
+    let roundsWithoutBreakdown = 0;
+    for (const { workflowId, lockId } of runs) {
+      const journal = journals.get(lockId)!;
+      overheads.push(...addedToAddedGaps(journal).map((g) => g - GAP_MS));
+      const breakdown = gapBreakdown(histories.get(workflowId)!, journal, GAP_MS);
+      if (breakdown === undefined) {
+        roundsWithoutBreakdown++;
+        continue;
+      }
+      kinds.local += breakdown.kinds.local;
+      kinds.remote += breakdown.kinds.remote;
+      for (const [part, values] of Object.entries(breakdown.parts)) (parts[part] ??= []).push(...values);
+    }
+    const settle = variant === 'plain' ? undefined : await session.settleMutexes(session.tuning.mutexIdleMs + 60_000);
+    const sampled = await sampleHistories(session, variant, runs, options.keys, journals, histories);
+    const firstAndLast = runs.map(({ lockId, postedAt: posted }) => {
+      const journal = journals.get(lockId)!;
+      return [
+        journal[0] ? journal[0].at - posted : Number.NaN,
+        journal.at(-1) ? journal.at(-1)!.at - posted : Number.NaN,
+      ];
+    });
+    const result: OverheadResult = {
+      variant,
+      keys: options.keys,
+      rounds: options.rounds,
+      overheadMs: summarize(overheads),
+      overheadSamplesMs: overheads,
+      breakdownMs: Object.fromEntries(Object.entries(parts).map(([part, values]) => [part, summarize(values)])),
+      addKeyKinds: kinds,
+      roundsWithoutBreakdown,
+      postToFirstCommandMs: summarize(firstAndLast.map(([first]) => first!)),
+      postToLastCommandMs: summarize(firstAndLast.map(([, last]) => last!)),
+      check,
+      histories: sampled,
+      cpu: cpuSplit(processes, check.keysAdded),
+      ...(settle && { settle }),
     };
+    log(
+      `${session.engine} overhead ${variant}: median ${result.overheadMs.median} ms, p99 ${result.overheadMs.p99} ms, journal ${describeCheck(check)}`,
+    );
+    return result;
   });
+}
+
+export async function overheadBench(session: BenchSession, options: OverheadOptions): Promise<OverheadResult[]> {
+  const results: OverheadResult[] = [];
+  for (const variant of options.variants) results.push(await overheadOnce(session, variant, options));
+  return results;
 }

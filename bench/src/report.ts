@@ -83,3 +83,35 @@ export function writeResult(name: string, result: unknown): string {
   writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`);
   return path;
 }
+
+/** A table as printed: a title, a header and rows of cells (numbers formatted like {@link printTable}'s). */
+export interface Grid {
+  title: string;
+  header: string[];
+  rows: (number | string | undefined)[][];
+  /** Lines printed under the table. */
+  notes?: string[];
+}
+
+/** Formats a grid as lines: the first column left-aligned, the others right-aligned. */
+export function formatGrid(grid: Grid): string[] {
+  const cells = grid.rows.map((row) => grid.header.map((_, i) => fmt(row[i])));
+  const widths = grid.header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [
+    '',
+    grid.title,
+    line(grid.header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...cells.map(line),
+    ...(grid.notes ?? []).map((note) => `  ${note}`),
+  ];
+}
+
+export function printGrid(grid: Grid, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): void {
+  for (const line of formatGrid(grid)) out(line);
+}

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { BULK_ADD_KEYS_WORKFLOW, DEFAULT_TASK_QUEUE, MEMO_ORG_ID, type BulkAddKeysInput } from '@lockkeys/contracts';
-import { LOCK_ID_KEY, sleep, type GatewayClient } from '@lockkeys/testing';
+import { sleep, type GatewayClient } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import autocannon from 'autocannon';
-import { describeTuning, log, withStack, type StackTuning } from './bench-stack';
+import { log, WITH_DESCENDANTS, type BenchSession } from './bench-stack';
+import { processGroup } from './cost';
+import { startLockkeysRunBare } from './lockkeys-start';
 import { ProcessSampler, type ProcessUsage } from './proc';
 import type { Row } from './report';
 import { summarize, type Summary } from './stats';
@@ -17,7 +16,6 @@ export interface StartsOptions {
   /** Concurrency of both sides, at the fixed rate and at full speed. */
   concurrency: number;
   warmUpS: number;
-  stack: StackTuning;
 }
 
 /** One side of one phase. */
@@ -40,7 +38,7 @@ const oneKey = (lockId: number) => ({ keyUuid: `starts-${lockId}`, keyIndexNumbe
 
 /**
  * (a) The bare loop: `concurrency` lanes of `client.workflow.start`, with what the gateway sends Temporal
- * (one-key input, LockId search attribute, org memo, summary); at `rate` when given, like autocannon's overallRate.
+ * (one-key input, search attributes, memo, summary); at `rate` when given, like autocannon's overallRate.
  */
 async function bareStarts(client: Client, durationMs: number, concurrency: number, rate?: number) {
   const latencies: number[] = [];
@@ -58,17 +56,9 @@ async function bareStarts(client: Client, durationMs: number, concurrency: numbe
         if (due > performance.now()) await sleep(due - performance.now());
       } else if (performance.now() >= endAt) return;
       const lockId = nextLockId();
-      const input: BulkAddKeysInput = { lockId, orgId: 'dev', requestedBy: 'bench', keys: [oneKey(lockId)] };
       const sentAt = performance.now();
       try {
-        await client.workflow.start(BULK_ADD_KEYS_WORKFLOW, {
-          taskQueue: DEFAULT_TASK_QUEUE,
-          workflowId: `lock-${lockId}-${randomUUID()}`,
-          args: [input],
-          typedSearchAttributes: new TypedSearchAttributes([{ key: LOCK_ID_KEY, value: lockId }]),
-          memo: { [MEMO_ORG_ID]: 'dev' },
-          staticSummary: `Add 1 key to lock ${lockId} for org dev`,
-        });
+        await startLockkeysRunBare(client, lockId, [oneKey(lockId)]);
         latencies.push(performance.now() - sentAt);
       } catch (error) {
         errors++;
@@ -129,96 +119,98 @@ async function gatewayStarts(gateway: GatewayClient, durationS: number, concurre
  * Gateway starts side by side with bare client starts on the same server, same concurrency: at a fixed rate
  * and at full speed. The worker is stopped first, so the runs wait in their task queue and cost nothing.
  */
-export async function startsBench(options: StartsOptions): Promise<BenchOutcome> {
-  const env = { LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '1000000' };
-  return withStack('starts', env, options.stack, async (stack) => {
-    await stack.services.worker?.stop();
-    const client = await stack.temporalClient();
-    const pids: Record<string, number> = { ...stack.pids(), bench: process.pid };
-    delete pids.worker;
-    const measured = async <T extends Omit<SideResult, 'processes'>>(run: () => Promise<T>): Promise<SideResult> => {
-      const sampler = new ProcessSampler(pids);
-      const result = await run();
-      return { ...result, processes: sampler.stop() };
-    };
+export async function startsBench(session: BenchSession, options: StartsOptions): Promise<BenchOutcome> {
+  // The session's stack runs no worker of its own: the runs stay in their task queue.
+  const { stack, client } = session;
+  const pids = session.pids({});
+  const measured = async <T extends Omit<SideResult, 'processes'>>(run: () => Promise<T>): Promise<SideResult> => {
+    const sampler = new ProcessSampler(pids, WITH_DESCENDANTS);
+    const result = await run();
+    return { ...result, processes: sampler.stop() };
+  };
 
-    log(`starts: warm-up ${options.warmUpS} s each side`);
-    await bareStarts(client, options.warmUpS * 1000, options.concurrency);
-    await gatewayStarts(stack.gateway, options.warmUpS, options.concurrency);
+  log(`starts: warm-up ${options.warmUpS} s each side`);
+  await bareStarts(client, options.warmUpS * 1000, options.concurrency);
+  await gatewayStarts(stack.gateway, options.warmUpS, options.concurrency);
 
-    const phases: { label: string; rate?: number }[] = [
-      { label: `${options.rate} req/s`, rate: options.rate },
-      { label: 'max' },
-    ];
-    const results: { label: string; bare: SideResult; gateway: SideResult }[] = [];
-    for (const phase of phases) {
-      log(`starts: ${phase.label}, ${options.durationS} s bare loop, then ${options.durationS} s gateway`);
-      const bare = await measured(() => bareStarts(client, options.durationS * 1000, options.concurrency, phase.rate));
-      const gateway = await measured(() =>
-        gatewayStarts(stack.gateway, options.durationS, options.concurrency, phase.rate),
-      );
-      results.push({ label: phase.label, bare, gateway });
-    }
+  const phases: { label: string; rate?: number }[] = [
+    { label: `${options.rate} req/s`, rate: options.rate },
+    { label: 'max' },
+  ];
+  const results: { label: string; bare: SideResult; gateway: SideResult }[] = [];
+  for (const phase of phases) {
+    log(`starts: ${phase.label}, ${options.durationS} s bare loop, then ${options.durationS} s gateway`);
+    const bare = await measured(() => bareStarts(client, options.durationS * 1000, options.concurrency, phase.rate));
+    const gateway = await measured(() =>
+      gatewayStarts(stack.gateway, options.durationS, options.concurrency, phase.rate),
+    );
+    results.push({ label: phase.label, bare, gateway });
+  }
 
-    const rows: Row[] = [];
-    const cpuPerRequest = (side: SideResult, process: string) => {
-      const cpu = side.processes[process]?.cpuSeconds;
-      return cpu === null || cpu === undefined || side.requests === 0 ? '–' : ((cpu * 1e6) / side.requests).toFixed(0);
-    };
-    for (const { label, bare, gateway } of results) {
-      for (const [side, r] of [
-        ['(a) client.workflow.start', bare],
-        ['(b) gateway POST', gateway],
-      ] as const) {
-        rows.push({ metric: `${label} ${side}: req/s`, unit: 'req/s', value: Math.round(r.reqPerSec) });
-        rows.push({
-          metric: `${label} ${side}: latency`,
-          unit: 'ms',
-          summary: {
-            n: r.requests,
-            min: r.latencyMs.min,
-            median: r.latencyMs.p50,
-            p99: r.latencyMs.p99,
-            max: r.latencyMs.max,
-            mean: Number.NaN,
-          },
-        });
-        rows.push({
-          metric: `${label} ${side}: CPU µs/req gateway / temporal / bench`,
-          unit: 'µs',
-          value: `${cpuPerRequest(r, 'gateway')} / ${cpuPerRequest(r, 'temporal')} / ${cpuPerRequest(r, 'bench')}`,
-        });
-        if (r.errors > 0) rows.push({ metric: `${label} ${side}: errors`, unit: 'count', value: r.errors });
-      }
+  const rows: Row[] = [];
+  // Per group: the dev server, or the four server processes; PostgreSQL with it (the store of every start).
+  const cpuPerRequest = (side: SideResult, group: 'gateway' | 'temporal' | 'bench') => {
+    const cpu = Object.entries(side.processes)
+      .filter(([name]) => {
+        const of = processGroup(name);
+        return group === 'temporal' ? of === 'Temporal server' || of === 'PostgreSQL' : of === group;
+      })
+      .reduce((sum, [, usage]) => sum + (usage.cpuSeconds ?? 0), 0);
+    return side.requests === 0 ? '–' : ((cpu * 1e6) / side.requests).toFixed(0);
+  };
+  for (const { label, bare, gateway } of results) {
+    for (const [side, r] of [
+      ['(a) client.workflow.start', bare],
+      ['(b) gateway POST', gateway],
+    ] as const) {
+      rows.push({ metric: `${label} ${side}: req/s`, unit: 'req/s', value: Math.round(r.reqPerSec) });
       rows.push({
-        metric: `${label} ratio b/a (req/s)`,
-        unit: '×',
-        value: Math.round((gateway.reqPerSec / bare.reqPerSec) * 100) / 100,
+        metric: `${label} ${side}: latency`,
+        unit: 'ms',
+        summary: {
+          n: r.requests,
+          min: r.latencyMs.min,
+          median: r.latencyMs.p50,
+          p99: r.latencyMs.p99,
+          max: r.latencyMs.max,
+          mean: Number.NaN,
+        },
       });
+      rows.push({
+        metric: `${label} ${side}: CPU µs/req gateway / Temporal+store / bench`,
+        unit: 'µs',
+        value: `${cpuPerRequest(r, 'gateway')} / ${cpuPerRequest(r, 'temporal')} / ${cpuPerRequest(r, 'bench')}`,
+      });
+      if (r.errors > 0) rows.push({ metric: `${label} ${side}: errors`, unit: 'count', value: r.errors });
     }
-    const [fixed, max] = results;
-    const notes = [
-      `target ratio b/a ≥ 0.8 at full speed: ${max && max.gateway.reqPerSec / max.bare.reqPerSec >= 0.8 ? 'met' : 'MISSED'} (${max ? (max.gateway.reqPerSec / max.bare.reqPerSec).toFixed(2) : '–'})`,
-      `target gateway p99 ≤ 50 ms at ${options.rate} req/s: ${fixed && fixed.gateway.latencyMs.p99 <= 50 ? 'met' : 'MISSED'} (${fixed?.gateway.latencyMs.p99 ?? '–'} ms)`,
-      ...results.flatMap(({ label, bare, gateway }) =>
-        [
-          bare.firstError && `${label} (a) errors: ${bare.firstError}`,
-          gateway.firstError && `${label} (b) errors: ${gateway.firstError}`,
-        ].filter((n): n is string => Boolean(n)),
-      ),
-      ...(fixed
-        ? [
-            `offered ${options.rate} req/s; achieved (a) ${fixed.bare.reqPerSec.toFixed(0)}, (b) ${fixed.gateway.reqPerSec.toFixed(0)} req/s`,
-          ]
-        : []),
-      'the bench process (autocannon or the bare loop) shares the cores with Temporal and the gateway',
-    ];
-    return {
-      name: 'starts',
-      title: `Gateway starts side by side: concurrency ${options.concurrency}, ${options.durationS} s per side, worker stopped`,
-      rows,
-      notes,
-      figures: { options: { ...options, stack: describeTuning(options.stack) }, phases: results },
-    };
-  });
+    rows.push({
+      metric: `${label} ratio b/a (req/s)`,
+      unit: '×',
+      value: Math.round((gateway.reqPerSec / bare.reqPerSec) * 100) / 100,
+    });
+  }
+  const [fixed, max] = results;
+  const notes = [
+    `target ratio b/a ≥ 0.8 at full speed: ${max && max.gateway.reqPerSec / max.bare.reqPerSec >= 0.8 ? 'met' : 'MISSED'} (${max ? (max.gateway.reqPerSec / max.bare.reqPerSec).toFixed(2) : '–'})`,
+    `target gateway p99 ≤ 50 ms at ${options.rate} req/s: ${fixed && fixed.gateway.latencyMs.p99 <= 50 ? 'met' : 'MISSED'} (${fixed?.gateway.latencyMs.p99 ?? '–'} ms)`,
+    ...results.flatMap(({ label, bare, gateway }) =>
+      [
+        bare.firstError && `${label} (a) errors: ${bare.firstError}`,
+        gateway.firstError && `${label} (b) errors: ${gateway.firstError}`,
+      ].filter((n): n is string => Boolean(n)),
+    ),
+    ...(fixed
+      ? [
+          `offered ${options.rate} req/s; achieved (a) ${fixed.bare.reqPerSec.toFixed(0)}, (b) ${fixed.gateway.reqPerSec.toFixed(0)} req/s`,
+        ]
+      : []),
+    'the bench process (autocannon or the bare loop) shares the cores with Temporal and the gateway',
+  ];
+  return {
+    name: `starts-${session.engine}`,
+    title: `Gateway starts side by side on ${session.engine}: concurrency ${options.concurrency}, ${options.durationS} s per side, no worker`,
+    rows,
+    notes,
+    figures: { options, phases: results },
+  };
 }

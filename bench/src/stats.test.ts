@@ -1,4 +1,4 @@
-import { median, percentile, summarize } from './stats';
+import { median, percentile, ratio, summarize } from './stats';
 
 describe('percentile (nearest rank)', () => {
   const oneToHundred = Array.from({ length: 100 }, (_, i) => i + 1);
@@ -46,4 +46,11 @@ describe('median', () => {
 test('summarize gives min, median, p99, max and mean together', () => {
   expect(summarize([10, 30, 20, 40])).toEqual({ n: 4, min: 10, median: 25, p99: 40, max: 40, mean: 25 });
   expect(summarize([]).n).toBe(0);
+});
+
+test('ratio to two decimals, NaN without a denominator', () => {
+  expect(ratio(3, 4)).toBe(0.75);
+  expect(ratio(2, 3)).toBe(0.67);
+  expect(ratio(1, 0)).toBeNaN();
+  expect(ratio(Number.NaN, 1)).toBeNaN();
 });

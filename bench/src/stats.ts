@@ -45,3 +45,9 @@ export function summarize(values: readonly number[]): Summary {
     mean: sorted.reduce((sum, v) => sum + v, 0) / sorted.length,
   };
 }
+
+/** `a / b` to two decimals; `NaN` when `b` is 0 or either is not a number. */
+export function ratio(a: number, b: number): number {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return Number.NaN;
+  return Math.round((a / b) * 100) / 100;
+}

@@ -181,8 +181,11 @@ export class TestStack {
     return this.stack.start(name);
   }
 
-  /** Another worker process on the same task queue, with the stack's environment and ports of its own. */
-  async startExtraWorker(): Promise<RunningService> {
+  /**
+   * Another worker process on the same task queue, with the stack's environment (`env` on top, e.g.
+   * `ADD_KEY_ACTIVITY`) and ports of its own.
+   */
+  async startExtraWorker(env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
     const [health, metrics] = [await freePort(), await freePort()];
     const worker = await startService(
       {
@@ -195,6 +198,7 @@ export class TestStack {
           TEMPORAL_ADDRESS: this.temporalAddress,
           LOCK_BACKEND_URL: this.simulatorUrl,
           ...this.env,
+          ...env,
           WORKER_HEALTH_PORT: String(health),
           WORKER_METRICS_PORT: String(metrics),
         },
@@ -241,10 +245,10 @@ export class TestStack {
       await connection?.close();
       for (const worker of this.extraWorkers) await worker.stop();
       if (this.running === undefined) return;
+      const postgresDir = this.running.stack.engine?.postgresDir;
       await this.running.stack.stop();
       rmSync(this.running.dataDir, { recursive: true, force: true });
       // A scratch dir the PostgreSQL user cannot enter puts the cluster in a fallback folder of its own.
-      const postgresDir = this.running.stack.engine?.postgresDir;
       if (postgresDir !== undefined) rmSync(postgresDir, { recursive: true, force: true });
     })();
     return this.stopping;
