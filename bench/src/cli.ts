@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- [fanout|overhead|starts|auth|all ...] [options]`: runs the benchmarks against real stacks on
+ * `npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|all ...] [options]`: runs the benchmarks against real stacks on
  * 127.0.0.1, prints tables and writes `bench/results/<name>-<timestamp>.json`. `--help` lists everything.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, integer, parseValue } from '@lockkeys/config';
+import { listingBench, webhooksBench } from './around';
 import { authBench } from './auth';
 import { describeTuning, ENGINES, log, withSession, type Engine, type StackTuning } from './bench-stack';
 import { fanoutBench, type FanoutOptions, type FanoutResult } from './fanout';
@@ -15,10 +16,10 @@ import { fanoutGrids, overheadGrids, verdictGrid, verdicts, type Verdict } from 
 import type { BenchOutcome } from './types';
 import { DEFAULT_VARIANTS, VARIANTS, type VariantName } from './variants';
 
-const BENCHMARKS = ['overhead', 'fanout', 'starts', 'auth'] as const;
+const BENCHMARKS = ['overhead', 'fanout', 'starts', 'auth', 'webhooks', 'listing'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 
-const USAGE = `usage: npm run bench -- [fanout|overhead|starts|auth|all ...] [options]     (no name: all)
+const USAGE = `usage: npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|all ...] [options]     (no name: all)
 
 benchmarks
   fanout     L locks × 5 keys started at once, for the plain Temporal peer, lockkeys (local) and lockkeys (remote)
@@ -29,11 +30,15 @@ benchmarks
              KEY_COMMAND_GAP_MS (median, p99), its parts from the histories, and the same cost figures
   starts     (a) bare client.workflow.start vs (b) POST /BulkAddKeys through the gateway, no worker
   auth       the gateway's auth-path benchmark, pinned to one core
+  webhooks   from a run closing to its completion webhook at a receiver on 127.0.0.1: runs closing one at a
+             time, and a burst of runs closing together
+  listing    GET /locks/{id}/BulkAddKeys on a lock with many closed runs (first page, limit=100, a cursor page,
+             a status filter, a walk through all) beside the bare visibility call it stands on, same run
   Every run checks from the simulator's journals that no gap is under KEY_COMMAND_GAP_MS and that every key
   arrived exactly once; violations are printed and recorded, never hidden.
 
 options
-  --engine dev|postgres|both   Temporal under the stack (default: both for fanout and overhead, dev for starts)
+  --engine dev|postgres|both   Temporal under the stack (default: both for fanout and overhead, dev for the others)
   --locks 100,200,500          fan-out levels
   --keys-per-lock 5            keys per run in the fan-out
   --keys 20                    keys per run in overhead
@@ -49,6 +54,8 @@ options
   --lockkeys-workers N         lockkeys worker processes (default: dev 1, postgres 2, as the stacks run them)
   --mutex-idle-ms 60000        LOCK_MUTEX_IDLE_MS; the bench waits for the mutexes to end after each variant
   --duration 10 --rate 200 --concurrency 20   starts: seconds per side, fixed rate, concurrency
+  --sequential 20 --burst 100  webhooks: runs closing one at a time, then runs closing together
+  --runs 1000 --samples 30     listing: closed runs on the lock, timed requests per kind
   --data-dir DIR               parent of the stacks' scratch dirs (e.g. /dev/shm)
   --sqlite-pragma NAME=VALUE   extra dev-server pragma, repeatable (it runs journal_mode=wal, synchronous=normal)
   --dynamic-config KEY=VALUE   extra dev-server dynamic config, repeatable, e.g. frontend.namespaceRPS.visibility=1000
@@ -78,6 +85,10 @@ const { values, positionals } = parseArgs({
     duration: { type: 'string', default: '10' },
     rate: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '20' },
+    sequential: { type: 'string', default: '20' },
+    burst: { type: 'string', default: '100' },
+    runs: { type: 'string', default: '1000' },
+    samples: { type: 'string', default: '30' },
     'data-dir': { type: 'string' },
     'sqlite-pragma': { type: 'string', multiple: true, default: [] },
     'dynamic-config': { type: 'string', multiple: true, default: [] },
@@ -281,6 +292,22 @@ async function main(): Promise<number> {
         run: () => withSession(engine, tuning, (s) => startsBench(s, startsOptions)),
       });
   if (names.includes('auth')) single.push({ name: 'auth', run: async () => authBench() });
+  if (names.includes('webhooks')) {
+    const options = {
+      sequential: bounded('sequential', values.sequential!, 1, 1000),
+      burst: bounded('burst', values.burst!, 1, 5000),
+    };
+    for (const engine of engines(['dev']))
+      single.push({ name: `webhooks-${engine}`, run: () => webhooksBench(engine, options) });
+  }
+  if (names.includes('listing')) {
+    const options = {
+      runs: bounded('runs', values.runs!, 1, 20_000),
+      samples: bounded('samples', values.samples!, 1, 1000),
+    };
+    for (const engine of engines(['dev']))
+      single.push({ name: `listing-${engine}`, run: () => listingBench(engine, options) });
+  }
   for (const step of single) {
     const host = machine();
     const startedAt = new Date().toISOString();

@@ -97,5 +97,5 @@ test("npm run pnpm -- … is the project's pinned pnpm, for any workspace comman
 test('npm run bench -- --help answers its usage and exits 0', () => {
   const run = sh('npm run bench -- --help');
   expectSuccess(run);
-  expect(run.stdout).toContain('usage: npm run bench -- [overhead|fanout|starts|auth ...]');
+  expect(run.stdout).toContain('usage: npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|all ...]');
 });
