@@ -1,5 +1,7 @@
 import { DEFAULT_PORTS, freePort, type StackPorts } from '@lockkeys/dev-stack';
 
+export { listens } from '@lockkeys/dev-stack';
+
 /** A free loopback port for every port of a stack (each one different), so suites never meet `npm run dev`. */
 export async function freeStackPorts(): Promise<StackPorts> {
   const taken = new Set<number>();

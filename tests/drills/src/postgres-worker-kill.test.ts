@@ -1,29 +1,19 @@
-import { batchWithCommandAtLock, closedRuns, drillStack, expectEveryKeyAddedOnce, report } from './support';
+import { drillStack, killWorkerWithCommandAtLock, report } from './support';
 
 /** Drill 9: on the postgres engine, of its two workers the one with a command at the lock is killed (SIGKILL). */
 const drill = drillStack('pg-worker-kill', {}, { engine: 'postgres' });
 
 test('postgres engine, two workers: killing the one with a command at the lock loses no key and doubles none; the other finishes', async () => {
   const startedAt = Date.now();
-  const workers = [drill.services.worker!, drill.services['worker-2']!];
-  // The victim: the worker running the attempt whose command is at the lock (its pending activity says which).
-  const { runs, attempt } = await batchWithCommandAtLock(drill, 'pg-worker', 91, 92);
-  const victim = workers.find((w) => attempt.workerIdentity.startsWith(`${w.pid}@`))!;
-  const survivor = workers.find((w) => w !== victim)!;
-  const atKill = await drill.gateway.run(attempt.run.lockId, attempt.run.instanceId);
+  const workers = [drill.services.worker!, drill.services['worker-2']!] as const;
+  const { runs, attempt, atKill, victim, survivor, killedAt, figures } = await killWorkerWithCommandAtLock(
+    drill,
+    workers,
+    'pg-worker',
+    91,
+    92,
+  );
   const inFlightKey = atKill.keys.find((key) => key.status === 'adding')!.keyUuid;
-  let survivorExited = false;
-  void survivor.exited.then(() => (survivorExited = true));
-  const killedAt = Date.now();
-  await victim.stop('SIGKILL');
-  await expect(victim.exited).resolves.toBeNull();
-  await drill.simulator.setFaults({ latencyMs: 0 });
-
-  const bodies = await closedRuns(drill, runs);
-  const figures = await expectEveryKeyAddedOnce(drill, runs, bodies);
-  // The victim's command took effect at the lock; the survivor's retry of it was a 200 replay.
-  expect(figures.replays).toBeGreaterThan(0);
-  expect(survivorExited).toBe(false);
 
   // The survivor did the rest: every workflow task completed after the kill is its own.
   const client = await drill.temporalClient();

@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import type { KeySpec, RunStatusBody } from '@lockkeys/contracts';
 import {
   eventually,
@@ -128,21 +127,61 @@ export async function startBatch(drill: TestStack, name: string, lockA: number, 
   ];
 }
 
+/** A worker process of a drill's stack (the stack's own or an extra one). */
+type DrillWorker = Awaited<ReturnType<TestStack['startExtraWorker']>>;
+
+/** What {@link killWorkerWithCommandAtLock} leaves for a drill to check and report. */
+export interface WorkerKill {
+  runs: Run[];
+  attempt: RunningAddKey;
+  /** The attempt's run as the gateway saw it just before the kill. */
+  atKill: RunStatusBody;
+  victim: DrillWorker;
+  survivor: DrillWorker;
+  killedAt: number;
+  figures: DrillFigures;
+}
+
+/**
+ * Of two workers, `kill -9` the one whose `addKey` attempt has its command at the lock, and let the survivor finish:
+ * every promise of {@link expectEveryKeyAddedOnce}, the victim's command retried by the survivor as a `200` replay,
+ * the survivor never exited. Returns what the drills report and check further.
+ */
+export async function killWorkerWithCommandAtLock(
+  drill: TestStack,
+  workers: readonly [DrillWorker, DrillWorker],
+  name: string,
+  lockA: number,
+  lockB: number,
+): Promise<WorkerKill> {
+  const { runs, attempt } = await batchWithCommandAtLock(drill, name, lockA, lockB);
+  // The victim: the worker running that attempt (its pending activity names it).
+  const victim = workers.find((w) => attempt.workerIdentity.startsWith(`${w.pid}@`))!;
+  const survivor = workers.find((w) => w !== victim)!;
+  const atKill = await drill.gateway.run(attempt.run.lockId, attempt.run.instanceId);
+  let survivorExited = false;
+  void survivor.exited.then(() => (survivorExited = true));
+  const killedAt = Date.now();
+  await victim.stop('SIGKILL');
+  await expect(victim.exited).resolves.toBeNull();
+  await drill.simulator.setFaults({ latencyMs: 0 });
+
+  const bodies = await closedRuns(drill, runs);
+  const figures = await expectEveryKeyAddedOnce(drill, runs, bodies);
+  expect(figures.replays).toBeGreaterThan(0);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(survivorExited).toBe(false);
+  return { runs, attempt, atKill, victim, survivor, killedAt, figures };
+}
+
 /** A process of the postgres engine (`postgres`, `temporal-history`…). */
 export type EngineServiceName = keyof NonNullable<TestStack['engine']>['services'];
 
-/** True when something accepts TCP connections on 127.0.0.1:`port`. */
-export function listens(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (result: boolean) => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
+/** The engine's processes its restart policy brought back, as `temporal-history ×1`. */
+export function engineRestarts(drill: TestStack): string[] {
+  return Object.values(drill.engine!.services)
+    .filter((service) => service.restarts > 0)
+    .map((service) => `${service.name} ×${service.restarts}`);
 }
 
 /** An engine process that went down behind the engine's back and came back by its restart policy. */
@@ -177,6 +216,53 @@ export async function signalEngineProcess(
     50,
   );
   return { pid, newPid: service.pid, at, goneMs: Date.now() - at };
+}
+
+/** What {@link engineOutageDrill} does: which engine process gets which signal, and on which locks. */
+export interface EngineOutageSpec {
+  /** Key prefix of the batch. */
+  name: string;
+  /** Two locks for the batch, a third for the POST sent while the process is down. */
+  locks: readonly [number, number, number];
+  service: EngineServiceName;
+  signal: NodeJS.Signals;
+  /** True once the new process serves again (given the signal's time). */
+  serves: (at: number) => Promise<boolean>;
+}
+
+/**
+ * The postgres engine's outage drill: a batch with a command at the lock, then `signal` to one engine process while a
+ * client POSTs; the engine's restart policy brings it back. Checks every promise of {@link expectEveryKeyAddedOnce},
+ * that the POST was `202` (then it is a run like the others) or SPEC's `503` that started nothing, that workers and
+ * gateway rode it out (none exited) and the gateway is ready again.
+ */
+export async function engineOutageDrill(drill: TestStack, spec: EngineOutageSpec) {
+  const [lockA, lockB, lockDuring] = spec.locks;
+  const { runs } = await batchWithCommandAtLock(drill, spec.name, lockA, lockB);
+  const { worker, 'worker-2': worker2, gateway } = drill.services;
+  const exits: string[] = [];
+  for (const service of [worker!, worker2!, gateway!])
+    void service.exited.then((code) => exits.push(`${service.name} exited ${code}`));
+
+  // The signal goes out first (synchronously), then the POST.
+  const [outage, during] = await Promise.all([
+    signalEngineProcess(drill, spec.service, spec.signal, spec.serves),
+    startRunDuringOutage(drill, lockDuring, keysFor(`${spec.name}-down`, lockDuring, 2)),
+  ]);
+  await drill.simulator.setFaults({ latencyMs: 0 });
+  expect([202, 503]).toContain(during.status);
+  if (during.run) runs.push(during.run);
+
+  const bodies = await closedRuns(drill, runs);
+  const figures = await expectEveryKeyAddedOnce(drill, runs, bodies);
+  if (!during.run) await expectNothingStarted(drill, lockDuring);
+  const resumedMs = await firstCommandAfter(drill, [lockA, lockB], outage.at);
+  expect(exits).toEqual([]);
+  expect(await drill.gateway.readyz()).toBe(200);
+  const summary =
+    `next lock command ${((resumedMs ?? NaN) / 1000).toFixed(1)} s after the signal; a POST meanwhile: ` +
+    `${during.status} after ${during.tookMs} ms; engine restarts: ${engineRestarts(drill).join(', ')}`;
+  return { outage, figures, summary };
 }
 
 /** A request sent while part of the engine is down, and what the gateway made of it. */

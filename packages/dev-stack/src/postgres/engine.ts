@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { listens } from '../ports';
 import { answers200, startService, type RunningService, type ServiceSpec } from '../service';
 import { ensureTemporalCli } from '../temporal-cli';
 import { ensurePostgresBinaries, ensureTemporalServerBinaries } from './binaries';
@@ -92,20 +92,6 @@ function run(
     }
     child.once('error', (error) => resolve({ code: null, lines: [...lines, error.message] }));
     child.once('close', (code) => resolve({ code, lines }));
-  });
-}
-
-/** True when something accepts TCP connections on 127.0.0.1:`port`. */
-function listens(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (result: boolean) => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
   });
 }
 
