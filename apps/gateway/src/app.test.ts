@@ -146,6 +146,7 @@ describe('POST /locks/:lockId/BulkAddKeys', () => {
       message: 'The workflow service is unavailable; nothing was started or changed, please retry later',
       code: 503,
     });
+    expect(answer.headers['retry-after']).toBe('5');
     expect((await call(gateway, { method: 'GET', path: '/healthz' })).status).toBe(200);
     gateway.runs.unavailable = false;
     expect((await call(gateway, {})).status).toBe(202);
@@ -225,6 +226,7 @@ describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () =>
       const answer = await call(gateway, request);
       expect(answer.status).toBe(503);
       expect(json(answer).error).toBe('Service Unavailable');
+      expect(answer.headers['retry-after']).toBe('5');
     }
     expect(gateway.runs.cancelled).toEqual([]);
   });

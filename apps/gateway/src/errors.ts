@@ -153,11 +153,17 @@ export class TooManyRequestsError extends HttpError {
   }
 }
 
-/** 503: Temporal cannot be reached; nothing was started. */
+/**
+ * How long a caller should wait after a 503 from Temporal being unreachable: the gateway itself already retried for
+ * about 3 s, and an engine's process restarts in seconds (the drills: 1–10 s).
+ */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** 503: Temporal cannot be reached (or throttles us); nothing was started. `Retry-After` says when to come back. */
 export class ServiceUnavailableError extends HttpError {
   override name = 'ServiceUnavailableError';
   constructor(message = 'The workflow service is unavailable; nothing was started or changed, please retry later') {
-    super(503, message);
+    super(503, message, undefined, { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) });
   }
 }
 

@@ -143,7 +143,10 @@ function authenticatedErrors(limits: HttpLimits) {
       { ...RATE_LIMIT_HEADERS, 'Retry-After': RETRY_AFTER },
     ),
     500: error('A bug in the gateway; the body never says more.', RATE_LIMIT_HEADERS),
-    503: error('Temporal is unreachable; nothing was started or changed. Retry later.', RATE_LIMIT_HEADERS),
+    503: error('Temporal is unreachable; nothing was started or changed. Retry after the seconds in Retry-After.', {
+      ...RATE_LIMIT_HEADERS,
+      'Retry-After': RETRY_AFTER,
+    }),
   } satisfies { [S in ErrorStatus]?: ErrorResponse };
 }
 
@@ -339,7 +342,10 @@ export function httpRoutes(limits: HttpLimits) {
       description: 'Temporal answers: requests can be served.',
       authenticated: false,
       request: {},
-      responses: { 200: json('Ready.', operationsOk), 503: error('Temporal is not reachable.') },
+      responses: {
+        200: json('Ready.', operationsOk),
+        503: error('Temporal is not reachable.', { 'Retry-After': RETRY_AFTER }),
+      },
     }),
 
     metrics: route({
