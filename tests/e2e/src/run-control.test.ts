@@ -7,6 +7,7 @@ import {
   expectStatus,
   GatewayClient,
   journalGaps,
+  keyIndexes,
   keysFor,
   scratchDir,
   TestStack,
@@ -95,10 +96,10 @@ describe('listing', () => {
     const mine = [];
     for (const slot of [1, 2, 3, 4, 5]) mine.push(await stack.gateway.startRun(960, keysFor(960, [slot], 'list')));
     const theirs = await acme().startRun(960, keysFor(960, [9], 'acme'));
-    await stack.gateway.waitForRun(960, mine.at(-1)!.instanceId, {
-      until: (run) => run.status === 'complete',
-      timeoutMs: 60_000,
-    });
+    // Each of them: the last started need not be the last to take the lock.
+    for (const run of mine) {
+      await stack.gateway.waitForRun(960, run.instanceId, { until: (r) => r.status === 'complete', timeoutMs: 60_000 });
+    }
     await acme().waitForRun(960, theirs.instanceId, { until: (run) => run.status === 'complete', timeoutMs: 60_000 });
 
     const seen: RunListItem[] = [];
@@ -142,12 +143,16 @@ describe('the per-lock bound', () => {
       lockId,
       keysFor(
         lockId,
-        Array.from({ length: 40 }, (_, i) => i),
+        Array.from({ length: 60 }, (_, i) => i),
         'bound-long',
       ),
     );
+    // Every run is long (a minute of keys): whichever takes the lock first — the lock's queue follows the order the
+    // runs' workflows ask, not the POSTs' — none can close while the test counts them.
     const queued = [];
-    for (let i = 0; i < 19; i++) queued.push(await stack.gateway.startRun(lockId, keysFor(lockId, [100 + i], 'bound')));
+    for (let i = 0; i < 19; i++) {
+      queued.push(await stack.gateway.startRun(lockId, keysFor(lockId, keyIndexes(60, 100 + i * 60), `bound-${i}`)));
+    }
     const open = () =>
       stack.gateway
         .list(lockId, { limit: 100 })
