@@ -59,18 +59,12 @@ export const HISTORY_COST_FIELDS: readonly (keyof HistoryCost)[] = [
 
 const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
+const zeroCost = (): HistoryCost =>
+  Object.fromEntries(HISTORY_COST_FIELDS.map((field) => [field, 0])) as unknown as HistoryCost;
+
 /** Counts the events of `history` that cost the server a task, a write or a round trip. */
 export function historyCost(history: History): HistoryCost {
-  const cost: HistoryCost = {
-    events: 0,
-    workflowTasks: 0,
-    activityTasks: 0,
-    localActivities: 0,
-    timers: 0,
-    signalsReceived: 0,
-    signalsSent: 0,
-    updatesAccepted: 0,
-  };
+  const cost = zeroCost();
   for (const event of history.events ?? []) {
     cost.events++;
     if (event.workflowTaskStartedEventAttributes) cost.workflowTasks++;
@@ -83,9 +77,6 @@ export function historyCost(history: History): HistoryCost {
   }
   return cost;
 }
-
-const zeroCost = (): HistoryCost =>
-  Object.fromEntries(HISTORY_COST_FIELDS.map((field) => [field, 0])) as unknown as HistoryCost;
 
 /** Field by field sum of `costs`, divided by `divisor` (the mean when it is their count). */
 export function sumCost(costs: readonly HistoryCost[], divisor = 1): HistoryCost {

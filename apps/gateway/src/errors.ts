@@ -82,10 +82,7 @@ export class UnauthorizedError extends HttpError {
     readonly reason: string,
     readonly reasonCode: AuthFailureReason,
   ) {
-    super(401, UNAUTHORIZED_BODY.message);
-  }
-  override toBody(): ErrorBody {
-    return { ...UNAUTHORIZED_BODY };
+    super(401, UNAUTHORIZED_BODY.message, undefined, { 'WWW-Authenticate': 'Bearer realm="lockkeys"' });
   }
 }
 
@@ -130,7 +127,8 @@ export class ConflictError extends HttpError {
 export class PayloadTooLargeError extends HttpError {
   override name = 'PayloadTooLargeError';
   constructor(limitBytes: number) {
-    super(413, `Request body must be at most ${limitBytes} bytes`);
+    // Close rather than drain the rest of an oversize upload.
+    super(413, `Request body must be at most ${limitBytes} bytes`, undefined, { Connection: 'close' });
   }
 }
 
@@ -198,10 +196,7 @@ export function errorHandler({ logger, maxBodyBytes }: ErrorHandlerOptions): Err
       res.destroy();
       return;
     }
-    if (httpError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="lockkeys"');
     for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
-    // Close rather than drain the rest of an oversize upload.
-    if (httpError.status === 413) res.setHeader('Connection', 'close');
     res.status(httpError.status).json(httpError.toBody());
   };
 }
@@ -221,7 +216,7 @@ function logRefusal(log: Logger, err: unknown, httpError: HttpError): void {
   }
   // A run error's own text (which run, which org) helps the operator and is withheld from the client.
   const cause =
-    err !== httpError && err instanceof Error && serviceErrorOf(err) !== undefined ? err.message : undefined;
+    err !== httpError && SERVICE_ERRORS.some(([type]) => err instanceof type) ? (err as Error).message : undefined;
   log.info({ status: httpError.status, reason: httpError.message, cause }, 'request rejected');
 }
 

@@ -204,7 +204,11 @@ function workflowTaskUnderWay(events: readonly HistoryEvent[]): boolean {
 }
 
 function eventTime(event: HistoryEvent | undefined): string {
-  const time = event?.eventTime;
-  const ms = Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
-  return new Date(ms).toISOString();
+  return (timestampOf(event?.eventTime) ?? new Date(0)).toISOString();
+}
+
+/** A Temporal protobuf timestamp as a Date (undefined when absent). */
+export function timestampOf(time: { seconds?: unknown; nanos?: number | null } | null | undefined): Date | undefined {
+  if (time?.seconds === undefined || time.seconds === null) return undefined;
+  return new Date(Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6));
 }

@@ -3,11 +3,13 @@ import {
   BULK_ADD_KEYS_WORKFLOW,
   CLOSED_RUN_STATUSES,
   keyOutcomes,
+  LOCK_ID_KEY,
   LOCK_ID_SEARCH_ATTRIBUTE,
   MEMO_CREATED_AT,
   MEMO_ORG_ID,
   MEMO_REQUEST_HASH,
   MEMO_SUMMARY,
+  ORG_ID_KEY,
   ORG_ID_SEARCH_ATTRIBUTE,
   pauseSignal,
   progressQuery,
@@ -31,16 +33,14 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import {
-  defineSearchAttributeKey,
   NamespaceNotFoundError,
-  SearchAttributeType,
   TypedSearchAttributes,
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { GatewayConfig } from './config';
 import { ListingCursors, type ListingPosition, type ListingScope } from './cursor';
-import { progressFromHistory } from './run-history';
+import { progressFromHistory, timestampOf } from './run-history';
 import {
   IdempotencyConflictError,
   RunAlreadyClosedError,
@@ -80,9 +80,6 @@ const UNAVAILABLE_GRPC_CODES = new Set([
   8, // RESOURCE_EXHAUSTED
   14, // UNAVAILABLE
 ]);
-
-const lockIdKey = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
-const orgIdKey = defineSearchAttributeKey(ORG_ID_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
 
 /** How long a client whose lock is full should wait: about one short run's time (SPEC leaves it to us). */
 const FULL_LOCK_RETRY_AFTER_SECONDS = 60;
@@ -174,7 +171,7 @@ export function createTemporalRunService(
     const owned =
       description.type === BULK_ADD_KEYS_WORKFLOW &&
       description.memo?.[MEMO_ORG_ID] === ref.orgId &&
-      description.typedSearchAttributes.get(lockIdKey) === ref.lockId;
+      description.typedSearchAttributes.get(LOCK_ID_KEY) === ref.lockId;
     if (!owned) throw new RunNotFoundError(`no run ${ref.instanceId} for org ${ref.orgId} on lock ${ref.lockId}`);
     const run: RunRecord = {
       instanceId: ref.instanceId,
@@ -333,8 +330,8 @@ export function createTemporalRunService(
             workflowId,
             args: [input],
             typedSearchAttributes: new TypedSearchAttributes([
-              { key: lockIdKey, value: input.lockId },
-              { key: orgIdKey, value: input.orgId },
+              { key: LOCK_ID_KEY, value: input.lockId },
+              { key: ORG_ID_KEY, value: input.orgId },
             ]),
             memo: {
               [MEMO_ORG_ID]: input.orgId,
@@ -428,11 +425,6 @@ export function createTemporalRunService(
       await connection.close();
     },
   };
-}
-
-function timestampOf(time: { seconds?: unknown; nanos?: number | null } | null | undefined): Date | undefined {
-  if (time?.seconds === undefined || time.seconds === null) return undefined;
-  return new Date(Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6));
 }
 
 /** The key list in short, for the run's static details in the Web UI. */

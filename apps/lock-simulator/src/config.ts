@@ -14,7 +14,7 @@ import {
   text,
   variable,
 } from '@lockkeys/config';
-import { DEV_LOCK_BACKEND_TOKEN, faultSettingsSchema, type FaultSettings } from '@lockkeys/contracts';
+import { DEV_LOCK_BACKEND_TOKEN, faultSettingsSchema, lockIdSchema, type FaultSettings } from '@lockkeys/contracts';
 import { z } from 'zod';
 
 export { ConfigError, LOG_LEVELS, type LogLevel } from '@lockkeys/config';
@@ -97,7 +97,7 @@ const lockIdList = variable(
       .split(',')
       .map((part) => part.trim())
       .filter((part) => part !== '');
-    if (!parts.every((part) => /^[1-9][0-9]{0,15}$/.test(part) && Number(part) <= Number.MAX_SAFE_INTEGER)) {
+    if (!parts.every((part) => lockIdSchema.safeParse(part).success)) {
       return problem(`must be a comma-separated list of positive lock ids (got ${quoted(value)})`);
     }
     return parts.map(Number);

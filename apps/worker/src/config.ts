@@ -18,8 +18,9 @@ import {
   url,
 } from '@lockkeys/config';
 import { DEFAULT_TASK_QUEUE, DEV_LOCK_BACKEND_TOKEN, type RunSettings } from '@lockkeys/contracts';
+import type { WebhookEndpoints } from '@lockkeys/activities';
 import type { RunsWorkerTuning } from '@lockkeys/workflows/worker';
-import { parseWebhooksFile, type WebhookEndpoint } from './webhooks-file';
+import { parseWebhooksFile } from './webhooks-file';
 
 export { ConfigError, type LogLevel } from '@lockkeys/config';
 
@@ -40,7 +41,6 @@ const SDK_DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS = 40;
 
 /** The worker's configuration, from the environment. */
 export interface WorkerConfig {
-  nodeEnv: string;
   isProduction: boolean;
   /** Where and how to reach Temporal (`@temporalio/envconfig`), plus the task queue (`TEMPORAL_TASK_QUEUE`). */
   temporal: TemporalConnection & { taskQueue: string };
@@ -50,7 +50,7 @@ export interface WorkerConfig {
   /** Options passed to `Worker.create` as they are. */
   workerTuning: WorkerTuning;
   /** Completion webhook endpoints by organization (`WEBHOOKS_FILE`); empty when unset. */
-  webhooks: ReadonlyMap<string, WebhookEndpoint>;
+  webhooks: WebhookEndpoints;
   shutdownGraceMs: number;
   health: { host: string; port: number };
   /** Prometheus exporter of the SDK's and our own metrics. */
@@ -118,7 +118,6 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
     },
   );
   return {
-    nodeEnv: vars.NODE_ENV,
     isProduction,
     temporal: { ...temporal, taskQueue: vars.TEMPORAL_TASK_QUEUE },
     lockBackend: {
@@ -220,7 +219,7 @@ function tuning(vars: WorkerVars): WorkerTuning {
   };
 }
 
-function readWebhooksFile(path: string, isProduction: boolean): ReadonlyMap<string, WebhookEndpoint> {
+function readWebhooksFile(path: string, isProduction: boolean): WebhookEndpoints {
   let content: string;
   try {
     content = readFileSync(path, 'utf8');

@@ -1,12 +1,5 @@
+import type { WebhookEndpoint, WebhookEndpoints } from '@lockkeys/activities';
 import { z } from 'zod';
-
-/** Where the runs of one organization are announced when they close, and the key their messages are signed with. */
-export interface WebhookEndpoint {
-  /** Absolute http(s) URL, without credentials (https only in production). */
-  url: string;
-  /** Standard Webhooks signing secret: `whsec_` + base64 of 24 to 64 bytes. */
-  secret: string;
-}
 
 const SECRET_PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -54,10 +47,7 @@ const webhooksFileSchema = z.object({
  * organization. Throws an Error whose one-line message names every bad entry by index and orgId; a secret
  * never appears in it. With `httpsOnly` (production) an `http` URL is refused.
  */
-export function parseWebhooksFile(
-  content: string,
-  options: { httpsOnly: boolean },
-): ReadonlyMap<string, WebhookEndpoint> {
+export function parseWebhooksFile(content: string, options: { httpsOnly: boolean }): WebhookEndpoints {
   let raw: unknown;
   try {
     raw = JSON.parse(content);

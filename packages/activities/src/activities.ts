@@ -19,6 +19,7 @@ import {
   type LockTicket,
   type RunSettings,
   type TaskQueues,
+  WEBHOOK_DELIVERIES_METRIC,
 } from '@lockkeys/contracts';
 import { LockBackendError, type LockBackend } from './lock-backend';
 import { runClosedEvent, type RunClosing, type WebhookEndpoints, WebhookSender } from './webhooks';
@@ -131,7 +132,7 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
           args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          staticSummary: `${JSON.parse(input.payload).type} of ${closing.instanceId} to org ${closing.orgId}`,
+          staticSummary: `${closing.type} of ${closing.instanceId} to org ${closing.orgId}`,
         });
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -142,9 +143,9 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
     /** One delivery attempt of a webhook; a failure says why, and the delivery workflow decides when to retry. */
     async postWebhook(attempt: DeliverWebhookInput & { attempt: number }): Promise<{ status: number }> {
       const deliveries = Context.current().metricMeter.createCounter(
-        'lockkeys_webhook_deliveries_total',
-        'deliveries',
-        'Webhook delivery attempts by outcome',
+        WEBHOOK_DELIVERIES_METRIC.name,
+        WEBHOOK_DELIVERIES_METRIC.unit,
+        WEBHOOK_DELIVERIES_METRIC.description,
       );
       try {
         const status = await sender.send(attempt);

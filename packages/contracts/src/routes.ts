@@ -1,10 +1,10 @@
 /**
  * The HTTP API, declared once. Each route says its method, path, request schemas, responses and errors;
  * the gateway registers its Express routes from this list, builds the OpenAPI document from it, and infers
- * its handlers' types from it; the typed test client calls routes by `operationId` through it too.
+ * its handlers' types from it; the typed test client takes each route's path and answers from it by `operationId`.
  */
 import { z } from 'zod';
-import { type ErrorStatus, type errorBodySchema } from './errors';
+import { type ErrorStatus } from './errors';
 import {
   type BulkAddKeysLimits,
   bulkAddKeysAcceptedSchema,
@@ -407,7 +407,6 @@ export type HttpRoutes = ReturnType<typeof httpRoutes>;
 export type OperationId = keyof HttpRoutes;
 
 type Output<T> = T extends z.ZodType ? z.output<T> : Record<string, never>;
-type Input<T> = T extends z.ZodType ? z.input<T> : Record<string, never>;
 type RequestOf<R extends RouteDeclaration> = R['request'];
 
 /** What a handler of route `R` receives, parsed and validated by the declaration's schemas. */
@@ -426,20 +425,6 @@ type JsonSuccess<R extends RouteDeclaration> = {
 }[Extract<keyof R['responses'], SuccessStatus>];
 /** What a handler of JSON route `R` returns: one of its declared success answers. */
 export type RouteResult<R extends RouteDeclaration> = JsonSuccess<R>;
-
-/** What a client sends to route `R` (path parameters as the numbers and strings they stand for). */
-export interface RouteCall<R extends RouteDeclaration> {
-  params: Input<RequestOf<R>['params']> extends Record<string, unknown>
-    ? { [K in keyof Input<RequestOf<R>['params']>]: string | number }
-    : never;
-  query?: Input<RequestOf<R>['query']>;
-  headers?: Record<string, string>;
-  body?: RequestOf<R>['body'] extends { schema: infer S } ? z.input<S> | unknown : never;
-}
-
-/** The body of `R`'s answer with status `S`: its declared JSON, or the error body. */
-export type ResponseBody<R extends RouteDeclaration, S extends keyof R['responses']> =
-  R['responses'][S] extends JsonResponse<infer B> ? z.output<B> : z.output<typeof errorBodySchema>;
 
 /** `/locks/{lockId}/BulkAddKeys` → `/locks/:lockId/BulkAddKeys` (Express syntax). */
 export const toExpressPath = (openApiPath: string) => openApiPath.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');

@@ -4,7 +4,13 @@
  * Types that also describe HTTP bodies are inferred from the zod schemas in `run.ts` and re-exported here
  * as types only, so the workflow bundle never loads zod.
  */
-import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '@temporalio/common';
+import {
+  defineSearchAttributeKey,
+  SearchAttributeType,
+  type QueryDefinition,
+  type SignalDefinition,
+  type UpdateDefinition,
+} from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { KeyProgress, KeySpec, RunClosedEvent, RunSummary } from './run';
 
@@ -16,6 +22,13 @@ export const BULK_ADD_KEYS_WORKFLOW = 'bulkAddKeys';
 export const LOCK_MUTEX_WORKFLOW = 'lockMutex';
 /** Workflow type that delivers one completion webhook. */
 export const DELIVER_WEBHOOK_WORKFLOW = 'deliverWebhook';
+
+/** The counter of webhook deliveries by `outcome`: attempts (delivered, failed) from the activity, `gave_up` from the workflow. */
+export const WEBHOOK_DELIVERIES_METRIC = {
+  name: 'lockkeys_webhook_deliveries_total',
+  unit: 'deliveries',
+  description: 'Webhook delivery attempts and give-ups by outcome',
+} as const;
 /** Workflow ID of the mutex of `lockId` (one per lock and namespace). */
 export const lockMutexWorkflowId = (lockId: number) => `lock-mutex-${lockId}`;
 /** Workflow ID of the webhook delivery of one run's closing (one per run: retries reuse it). */
@@ -38,6 +51,10 @@ export type TaskQueues = ReturnType<typeof taskQueues>;
 export const LOCK_ID_SEARCH_ATTRIBUTE = 'LockId';
 /** Search attribute (Keyword) every run carries: the organization that started it. */
 export const ORG_ID_SEARCH_ATTRIBUTE = 'OrgId';
+/** {@link LOCK_ID_SEARCH_ATTRIBUTE} as a typed key, for `typedSearchAttributes`. */
+export const LOCK_ID_KEY = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
+/** {@link ORG_ID_SEARCH_ATTRIBUTE} as a typed key. */
+export const ORG_ID_KEY = defineSearchAttributeKey(ORG_ID_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
 
 /** The search attributes of a namespace lockkeys runs in, with their types (every engine registers these). */
 export const SEARCH_ATTRIBUTES = { [LOCK_ID_SEARCH_ATTRIBUTE]: 'Int', [ORG_ID_SEARCH_ATTRIBUTE]: 'Keyword' } as const;

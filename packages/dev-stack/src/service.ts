@@ -185,17 +185,17 @@ export async function startService(
   }
 }
 
-/** True when `url` answers 200 within a second. */
-/** True while a process with `pid` exists (signal 0 checks without sending anything). */
+/** True while a process with `pid` exists (signal 0 checks without sending anything; EPERM: it exists, not ours). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
+/** True when `url` answers 200 within a second. */
 export async function answers200(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
   await response.arrayBuffer();

@@ -81,14 +81,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const temporal = loadTemporalConnection(appEnv);
   const node = process.execPath;
   const app = (path: string) => join(options.rootDir, path);
-  const workerSpec = (name: ServiceName, health: number, metrics: number): ServiceSpec => ({
-    name,
-    command: node,
-    args: [app('apps/worker/dist/main.js')],
-    env: { ...appEnv, WORKER_HEALTH_PORT: String(health), WORKER_METRICS_PORT: String(metrics) },
-    ready: () => answers200(`http://127.0.0.1:${health}/readyz`),
-    stopTimeoutMs: 40_000,
-  });
+  const workerSpec = (name: ServiceName, health: number, metrics: number) =>
+    workerServiceSpec(options.rootDir, { name, env: appEnv, health, metrics });
 
   const specs: Record<ServiceName, ServiceSpec> = {
     temporal: {
@@ -214,5 +208,23 @@ export function stackAppEnv(
     TEMPORAL_CONFIG_FILE: stack.temporalConfigFile,
     LOCK_BACKEND_URL: stack.simulatorUrl,
     ...stack.extra,
+  };
+}
+
+/**
+ * A lockkeys worker process: `env` (a stack's {@link Stack.appEnv}, plus anything of its own) with its health and
+ * metrics ports, ready once `/readyz` answers, 40 s to finish a command at a lock when stopped.
+ */
+export function workerServiceSpec(
+  rootDir: string,
+  worker: { name: string; env: NodeJS.ProcessEnv; health: number; metrics: number },
+): ServiceSpec {
+  return {
+    name: worker.name,
+    command: process.execPath,
+    args: [join(rootDir, 'apps/worker/dist/main.js')],
+    env: { ...worker.env, WORKER_HEALTH_PORT: String(worker.health), WORKER_METRICS_PORT: String(worker.metrics) },
+    ready: () => answers200(`http://127.0.0.1:${worker.health}/readyz`),
+    stopTimeoutMs: 40_000,
   };
 }

@@ -1,7 +1,5 @@
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  answers200,
   freeEnginePorts,
   freePort,
   startService,
@@ -11,8 +9,10 @@ import {
   type RunningService,
   type ServiceName,
   type Stack,
+  type StackEngine,
   type StackOptions,
   type StackPorts,
+  workerServiceSpec,
 } from '@lockkeys/dev-stack';
 import { Client, Connection } from '@temporalio/client';
 import { GatewayClient } from './gateway';
@@ -22,7 +22,7 @@ import { ROOT_DIR, scratchDir } from './repo';
 import { SimulatorClient } from './simulator';
 
 /** Which Temporal server a stack runs on: the dev server (SQLite), or the production engine on PostgreSQL. */
-export type StackEngine = 'dev' | 'postgres';
+export type { StackEngine };
 
 /** How to start a {@link TestStack}. */
 export interface TestStackOptions {
@@ -98,8 +98,7 @@ export class TestStack {
     const env = { ...TEST_STACK_ENV, ...options.env };
     const dataDir = scratchDir(options.name, options.dataRoot);
     const enginePorts = options.engine === 'postgres' ? await freeEnginePorts() : undefined;
-    // `engine` is passed on as given; a dev-stack without it ignores the field.
-    const stackOptions: StackOptions & { engine?: StackEngine } = {
+    const stackOptions: StackOptions = {
       rootDir: ROOT_DIR,
       dataDir,
       ports,
@@ -188,23 +187,13 @@ export class TestStack {
   async startExtraWorker(env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
     const [health, metrics] = [await freePort(), await freePort()];
     const worker = await startService(
-      {
-        name: `worker-${this.extraWorkers.length + 2}`,
-        command: process.execPath,
-        args: [join(ROOT_DIR, 'apps/worker/dist/main.js')],
-        env: {
-          ...process.env,
-          NODE_ENV: process.env.NODE_ENV ?? 'development',
-          TEMPORAL_ADDRESS: this.temporalAddress,
-          LOCK_BACKEND_URL: this.simulatorUrl,
-          ...this.env,
-          ...env,
-          WORKER_HEALTH_PORT: String(health),
-          WORKER_METRICS_PORT: String(metrics),
-        },
-        ready: () => answers200(`http://127.0.0.1:${health}/readyz`),
-        stopTimeoutMs: 40_000,
-      },
+      workerServiceSpec(ROOT_DIR, {
+        // Not `worker-2`: the postgres engine's stack has a second worker of that name.
+        name: `extra-worker-${this.extraWorkers.length + 1}`,
+        env: { ...this.started.stack.appEnv, ...env },
+        health,
+        metrics,
+      }),
       quiet,
     );
     this.extraWorkers.push(worker);

@@ -1,15 +1,11 @@
-import { LOCK_ID_SEARCH_ATTRIBUTE, ORG_ID_SEARCH_ATTRIBUTE } from '@lockkeys/contracts';
 import { devServerArgs, ensureTemporalCli } from '@lockkeys/dev-stack';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 
 /** The project's Temporal CLI (`TEMPORAL_CLI`, `temporal` on PATH, or the cached build): dev-stack's locator. */
 export { cachedCliPath, ensureTemporalCli, findTemporalCli, TEMPORAL_CLI_VERSION } from '@lockkeys/dev-stack';
 
-/** The `LockId` search attribute (Int) every run carries, as a typed key. */
-export const LOCK_ID_KEY = defineSearchAttributeKey(LOCK_ID_SEARCH_ATTRIBUTE, SearchAttributeType.INT);
-/** The `OrgId` search attribute (Keyword) every run carries, as a typed key. */
-export const ORG_ID_KEY = defineSearchAttributeKey(ORG_ID_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+/** The typed search-attribute keys every run carries (contracts' own). */
+export { LOCK_ID_KEY, ORG_ID_KEY } from '@lockkeys/contracts';
 
 /**
  * A real Temporal dev server of the suite's own: in memory, on 127.0.0.1 and a free port, from the project's CLI

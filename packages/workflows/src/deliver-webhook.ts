@@ -8,7 +8,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '@lockkeys/activities';
-import { WebhookFailureType, type DeliverWebhookInput, type DeliverWebhookResult } from '@lockkeys/contracts/workflow';
+import {
+  WEBHOOK_DELIVERIES_METRIC,
+  WebhookFailureType,
+  type DeliverWebhookInput,
+  type DeliverWebhookResult,
+} from '@lockkeys/contracts/workflow';
 
 const { readRunSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
 
@@ -45,7 +50,11 @@ export async function deliverWebhook(input: DeliverWebhookInput): Promise<Delive
         error.cause instanceof ApplicationFailure && error.cause.type === WebhookFailureType.NoEndpoint;
       if (noEndpoint || Date.now() + backoffMs > giveUpAt) {
         metricMeter
-          .createCounter('lockkeys_webhook_deliveries_total', 'deliveries', 'Webhook deliveries by outcome')
+          .createCounter(
+            WEBHOOK_DELIVERIES_METRIC.name,
+            WEBHOOK_DELIVERIES_METRIC.unit,
+            WEBHOOK_DELIVERIES_METRIC.description,
+          )
           .add(1, { outcome: 'gave_up' });
         return { delivered: false, attempts: attempt };
       }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { ServiceSpec } from '../service';
+import { processAlive, type ServiceSpec } from '../service';
 import type { PostgresBinaries } from './binaries';
 import { POSTGRES_USER } from './server-config';
 import { inheritedEnv } from '../config';
@@ -93,16 +93,6 @@ const readPid = (file: string): number | undefined => {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 };
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, it is just not ours to signal.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** On Linux, whether `pid` is a postgres process (a stale pid file may name a recycled pid); elsewhere assume so. */
 const isPostgresProcess = (pid: number): boolean => {
   const comm = `/proc/${pid}/comm`;
@@ -126,14 +116,14 @@ export function claimCluster(
 ): () => void {
   const paths = clusterPaths(dir);
   const owner = readPid(paths.owner);
-  if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+  if (owner !== undefined && owner !== process.pid && processAlive(owner)) {
     throw new PostgresClusterError(
       `the PostgreSQL cluster in ${dir} belongs to a running stack (process ${owner}); stop that one first, ` +
         'or give this one another data dir (LOCKKEYS_DATA_DIR)',
     );
   }
   const postmaster = readPid(join(paths.data, 'postmaster.pid'));
-  if (postmaster !== undefined && isAlive(postmaster) && isPostgresProcess(postmaster)) {
+  if (postmaster !== undefined && processAlive(postmaster) && isPostgresProcess(postmaster)) {
     log(`stopping the PostgreSQL (pid ${postmaster}) an earlier run left on ${paths.data}`);
     spawnSync(binaries.pgCtl, ['stop', '-D', paths.data, '-m', 'fast', '-w', '-t', '60'], {
       ...asUser(runAs, dir),
