@@ -9,7 +9,7 @@ const HISTORIES = join(
   '..',
   '..',
   'histories',
-  'timer-loop',
+  'lock-admission',
   'dev',
 );
 const replay = (...args: string[]) =>
@@ -26,7 +26,7 @@ test('recorded histories replay: exit 0, one ok line each', () => {
 });
 
 test('a history that the current code would not produce: exit 1 with the divergence', () => {
-  const history = JSON.parse(readFileSync(join(HISTORIES, 'happy-path.json'), 'utf8')) as {
+  const history = JSON.parse(readFileSync(join(HISTORIES, 'remote-activities.run1.json'), 'utf8')) as {
     events: { eventType: string; activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
   };
   // The history says the run scheduled another activity than the code does.

@@ -1,23 +1,17 @@
 import { Context } from '@temporalio/activity';
-import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  acquireLockUpdate,
   DELIVER_WEBHOOK_WORKFLOW,
   FINAL_LOCK_BACKEND_FAILURES,
-  LOCK_MUTEX_WORKFLOW,
-  lockMutexWorkflowId,
-  releaseLockSignal,
   webhookWorkflowId,
   type AddKeyFailureDetails,
   type AddKeyInput,
   type AddKeyResult,
   type DeliverWebhookInput,
   type DeliverWebhookWorkflow,
-  type LockAnswer,
-  type LockMutexWorkflow,
-  type LockTicket,
   type RunSettings,
+  type RunWhereabouts,
   type TaskQueues,
   WEBHOOK_DELIVERIES_METRIC,
 } from '@lockkeys/contracts';
@@ -28,7 +22,7 @@ export interface ActivityDependencies {
   lockBackend: LockBackend;
   /** Settings each run records at its start (see {@link RunSettings}). */
   runSettings: RunSettings;
-  /** The worker's own client, and the task queues of the lock mutexes and webhook deliveries. */
+  /** The worker's own client, and the task queues of the webhook deliveries. */
   temporal: { client: Client; taskQueues: TaskQueues };
   /** Each organization's webhook endpoint (`WEBHOOKS_FILE`), and how to reach it. */
   webhooks: { endpoints: WebhookEndpoints; attemptTimeoutMs: number };
@@ -46,32 +40,28 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
     },
 
     /**
-     * Asks the mutex of `lockId` for the lock (local activity). Update-with-start: it starts the mutex when none
-     * runs, and an idle lock answers `granted` at once, so the run needs no grant signal.
+     * Where the runs a lock holds places for stand, by Temporal (local activity of the lock's workflow, at its
+     * reviews): a run that was terminated never told its lock it closed; a missing one was never started.
      */
-    async acquireLock(ask: LockTicket & { lockId: number }): Promise<LockAnswer> {
-      const { lockId, ...ticket } = ask;
-      const startMutex = new WithStartWorkflowOperation<LockMutexWorkflow>(LOCK_MUTEX_WORKFLOW, {
-        workflowId: lockMutexWorkflowId(lockId),
-        taskQueue: taskQueues.locks,
-        args: [{ lockId }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        staticSummary: `Orders the runs that add keys to lock ${lockId}`,
-      });
-      return client.workflow.executeUpdateWithStart(acquireLockUpdate, {
-        args: [ticket],
-        startWorkflowOperation: startMutex,
-      });
-    },
-
-    /** Gives the lock back, or leaves the queue (local activity). A mutex that has ended holds nothing. */
-    async releaseLock(release: LockTicket & { lockId: number; notBefore: number }): Promise<void> {
-      const { lockId, ...signal } = release;
-      try {
-        await client.workflow.getHandle(lockMutexWorkflowId(lockId)).signal(releaseLockSignal, signal);
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
+    async lookUpRuns(instanceIds: string[]): Promise<Record<string, RunWhereabouts>> {
+      const found = await Promise.all(
+        instanceIds.map(async (instanceId): Promise<[string, RunWhereabouts]> => {
+          try {
+            const { status } = await client.workflow.getHandle(instanceId).describe();
+            const where =
+              status.name === 'RUNNING'
+                ? 'open'
+                : status.name === 'TERMINATED' || status.name === 'TIMED_OUT'
+                  ? 'vanished'
+                  : 'closed';
+            return [instanceId, where];
+          } catch (error) {
+            if (error instanceof WorkflowNotFoundError) return [instanceId, 'missing'];
+            throw error;
+          }
+        }),
+      );
+      return Object.fromEntries(found);
     },
 
     /**

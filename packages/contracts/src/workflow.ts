@@ -18,8 +18,11 @@ export type { KeyError, KeyProgress, KeySpec, KeyStatus, RunStatus, RunStatusBod
 
 /** Workflow type of one accepted request, as shown in the Web UI and `temporal workflow list`. */
 export const BULK_ADD_KEYS_WORKFLOW = 'bulkAddKeys';
-/** Workflow type of the per-lock mutex that keeps runs on one lock from interleaving. */
-export const LOCK_MUTEX_WORKFLOW = 'lockMutex';
+/**
+ * Workflow type of a lock's own workflow: it admits each run when the gateway accepts it (the per-lock bound) and
+ * hands the lock to one run at a time, in acceptance order.
+ */
+export const LOCK_QUEUE_WORKFLOW = 'lockQueue';
 /** Workflow type that delivers one completion webhook. */
 export const DELIVER_WEBHOOK_WORKFLOW = 'deliverWebhook';
 
@@ -29,8 +32,13 @@ export const WEBHOOK_DELIVERIES_METRIC = {
   unit: 'deliveries',
   description: 'Webhook delivery attempts and give-ups by outcome',
 } as const;
-/** Workflow ID of the mutex of `lockId` (one per lock and namespace). */
-export const lockMutexWorkflowId = (lockId: number) => `lock-mutex-${lockId}`;
+/** Workflow ID of the queue of `lockId` (one per lock and namespace). */
+export const lockQueueWorkflowId = (lockId: number) => `lock-${lockId}`;
+/**
+ * Workflow task timeout of a lock's workflow. Its tasks are small; the bound matters because an admission is
+ * decided in one: whatever a task accepts is recorded within this time of the task's start, or not at all.
+ */
+export const LOCK_WORKFLOW_TASK_TIMEOUT_MS = 5_000;
 /** Workflow ID of the webhook delivery of one run's closing (one per run: retries reuse it). */
 export const webhookWorkflowId = (instanceId: string) => `webhook-${instanceId}`;
 /** Default task queue (`TEMPORAL_TASK_QUEUE`). */
@@ -38,9 +46,9 @@ export const DEFAULT_TASK_QUEUE = 'lock-keys';
 
 /**
  * The task queues of one deployment, all derived from `TEMPORAL_TASK_QUEUE`. Runs and their `addKey`
- * activities use the base queue (SPEC); the lock mutexes and the webhook deliveries have their own, so a run
- * that waits for its mutex never waits for a workflow-task slot a run holds, and a slow receiver never takes
- * an activity slot from a lock command.
+ * activities use the base queue (SPEC); the lock queues and the webhook deliveries have their own, so an
+ * admission never waits for a workflow-task slot a run holds, and a slow receiver never takes an activity slot
+ * from a lock command.
  */
 export function taskQueues(base: string) {
   return { runs: base, locks: `${base}.locks`, webhooks: `${base}.webhooks` } as const;
@@ -81,17 +89,31 @@ export interface BulkAddKeysInput {
 /** Where a run stands in its lock's queue. */
 export type RunPhase = 'queued' | 'running' | 'paused' | 'done';
 
+/** A run's side of its place at the lock. */
+export interface RunLockState {
+  /** The run's current place in its lock's queue: given at admission, new after each resume; none while paused. */
+  ticket: string | undefined;
+  /** The lock is the run's now: it may send (after {@link BulkAddKeysState.notBefore}). */
+  holding: boolean;
+}
+
+/** What a run starts from: the accepted request and the place its lock gave it. */
+export interface BulkAddKeysStart extends BulkAddKeysInput {
+  lock: RunLockState;
+  /** Workflow time (epoch ms) before which the run may not send its first command (from the lock). */
+  notBefore: number;
+}
+
 /**
- * Everything a run knows, in one object: what it starts from after the first run and what it carries into
- * the next when it continues as new. The request is in it too, so each run's first event tells the whole story.
+ * Everything a run knows, in one object: what it carries into its next run when it continues as new. The request
+ * is in it too, so each run's first event tells the whole story.
  */
 export interface BulkAddKeysState extends Omit<BulkAddKeysInput, 'keys'> {
   keys: KeyProgress[];
   /** When the request was accepted, ISO-8601. */
   createdAt: string;
   settings: RunSettings;
-  /** The lock ticket this run holds, or undefined when it holds none. */
-  lockTicket: string | undefined;
+  lock: RunLockState;
   /** Workflow time (epoch ms) before which no command may go to the lock: the gap after the previous one. */
   notBefore: number;
   paused: boolean;
@@ -131,10 +153,20 @@ export interface RunSettings {
   };
   /** Keys per workflow run before continue-as-new (also when the server suggests it sooner). */
   maxKeysPerRun: number;
-  /** How often the lock mutex checks that the run holding the lock still exists. */
+  /**
+   * How often a lock's workflow looks up the runs in its book: a terminated run never says it closed, and a run whose
+   * gateway died between admission and start never comes.
+   */
   lockHolderCheckIntervalMs: number;
-  /** How long an idle lock mutex stays open waiting for the next run (at least the gap). */
-  lockMutexIdleMs: number;
+  /** How long a lock's workflow with no run stays open for the next one (at least the gap). */
+  lockIdleMs: number;
+  /** Admissions before a lock's workflow continues as new (also when the server suggests it sooner). */
+  lockAdmissionsPerRun: number;
+  /**
+   * How long past its gateway's deadline a place whose run cannot be found is kept: a start call can still be on its
+   * way to the server after its gateway gave up on it. Then the place is freed (its gateway died between the steps).
+   */
+  lockStartMarginMs: number;
   webhook: {
     /** How long a delivery is retried before it is given up (`WEBHOOK_RETRY_HOURS`). */
     retryWindowMs: number;
@@ -143,40 +175,92 @@ export interface RunSettings {
   };
 }
 
-/** A run's place at its lock's mutex: the run and one attempt of it to get the lock. */
-export interface LockTicket {
-  /** Workflow ID of the run. */
-  requesterId: string;
-  /** New for each time the run asks (again, after a pause): a grant meant for an older ask is ignored. */
+/**
+ * What a gateway asks the lock's workflow for one accepted request (the `admitRun` update). Small on purpose: the
+ * keys go to the run itself, never through the lock (an update's request travels in its workflow task twice).
+ */
+export interface AdmissionRequest {
+  /** The run's workflow ID. */
+  instanceId: string;
+  /** `MAX_ACTIVE_RUNS_PER_LOCK` of the gateway that asks: runs queued, running or paused on the lock. */
+  maxActiveRuns: number;
+  /** Epoch ms after which the lock refuses the request: by then the gateway has given up on it (503). */
+  acceptBy: number;
+  /** Epoch ms by which the gateway has started the run or given up; a place whose run is missing after it goes. */
+  startBy: number;
+  /** Hash of the request's lock and keys: a replay of an Idempotency-Key compares it. */
+  requestHash: string;
+  /** New for every POST: tells the POST that was admitted from a concurrent one with the same Idempotency-Key. */
+  nonce: string;
+}
+
+/** The lock's answer to an admission: the run's place, to start it with. */
+export interface AdmissionAnswer {
+  /** The admitted request's hash and nonce (an earlier POST's, when this instanceId was admitted before). */
+  requestHash: string;
+  nonce: string;
+  lock: RunLockState;
+  /** When the run may send its first command, if it holds the lock now. */
+  notBefore: number;
+  /** Runs before it at the lock (0: it holds the lock). */
+  ahead: number;
+}
+
+/** Why a lock refuses an admission (the `admitRun` validator's failure types; a refusal is not recorded). */
+export const AdmissionRefusal = {
+  /** The lock already has `maxActiveRuns` runs queued, running or paused. */
+  LockFull: 'LockFull',
+  /** The lock got to the request after its `acceptBy`: the gateway has answered 503. */
+  AdmissionExpired: 'AdmissionExpired',
+} as const;
+
+/** A run's place in its lock's book. */
+export interface LockEntry {
+  instanceId: string;
+  /** The run's current ticket (see {@link RunLockState.ticket}); the one grants and releases must name. */
+  ticket: string;
+  place: 'holding' | 'queued' | 'paused';
+  /** See {@link AdmissionRequest.startBy} (the latest, when a retried POST found the place). */
+  startBy: number;
+  requestHash: string;
+  nonce: string;
+}
+
+/** What a lock's workflow carries into its next run. */
+export interface LockQueueState {
+  lockId: number;
+  /** Every run queued, running or paused on the lock; the queued ones wait in this order. */
+  entries: LockEntry[];
+  /** Workflow time (epoch ms) before which the next holder may not send (the gap after the last command). */
+  notBefore: number;
+}
+
+/** Input of a lock's first workflow run. */
+export interface LockQueueInput {
+  lockId: number;
+}
+
+/** A gateway asks the lock to admit one run (sent as update-with-start: the lock's workflow starts if none runs). */
+export const admitRunUpdate: UpdateDefinition<AdmissionAnswer, [AdmissionRequest]> = defineUpdate('admitRun');
+/** A run gives the lock back or leaves the queue, keeping its slot in the bound (paused). */
+export const runPausedSignal: SignalDefinition<[RunPlace]> = defineSignal('runPaused');
+/** A paused run queues again, at the end, with a new ticket. */
+export const runResumedSignal: SignalDefinition<[RunPlace]> = defineSignal('runResumed');
+/** A run closed (or a gateway withdraws a place whose run could not start): its slot and the lock are free. */
+export const runClosedSignal: SignalDefinition<[{ instanceId: string }]> = defineSignal('runClosed');
+/** The lock tells a queued run it holds the lock now, and when it may send its first command. */
+export const lockGrantedSignal: SignalDefinition<[{ ticket: string; notBefore: number }]> = defineSignal('lockGranted');
+/**
+ * Where a run a lock holds a place for stands: `open`; `closed` (it ended on its own); `vanished` (terminated or timed
+ * out: its last command may still be at the lock); `missing` (never started, or its gateway has not started it yet).
+ */
+export type RunWhereabouts = 'open' | 'closed' | 'vanished' | 'missing';
+
+/** A run and its ticket, as runs name themselves to their lock. */
+export interface RunPlace {
+  instanceId: string;
   ticket: string;
 }
-
-/** The mutex's answer to `acquireLock`. */
-export interface LockAnswer {
-  /** The lock is the run's now; otherwise it is queued and gets {@link lockGrantedSignal}. */
-  granted: boolean;
-  /** Workflow time (epoch ms) before which the run may not send its first command. */
-  notBefore: number;
-}
-
-/** What the lock mutex carries into its next run. */
-export interface LockMutexState {
-  lockId: number;
-  queue: LockTicket[];
-  holder: LockTicket | undefined;
-  /** Workflow time (epoch ms) before which the next holder may not send (gap after the last command). */
-  notBefore: number;
-  settings: RunSettings | undefined;
-}
-
-/** A run asks for the lock (sent as update-with-start, so the mutex is started when none runs). */
-export const acquireLockUpdate: UpdateDefinition<LockAnswer, [LockTicket]> = defineUpdate('acquireLock');
-/** A run gives the lock back (or leaves the queue), saying when the next command may go. */
-export const releaseLockSignal: SignalDefinition<[LockTicket & { notBefore: number }]> = defineSignal('releaseLock');
-/** The mutex tells a queued run it holds the lock now. */
-export const lockGrantedSignal: SignalDefinition<[{ ticket: string; notBefore: number }]> = defineSignal('lockGranted');
-/** The mutex checks that the holder still exists (signalling a closed run fails). */
-export const lockHolderCheckSignal: SignalDefinition<[]> = defineSignal('lockHolderCheck');
 
 /** Pause a run: the command at the lock finishes, nothing more is sent, the lock goes to the next run. */
 export const pauseSignal: SignalDefinition<[]> = defineSignal('pause');
@@ -262,11 +346,6 @@ export interface DeliverWebhookInput {
   payload: string;
 }
 
-/** Input of the first run of a lock's mutex. */
-export interface LockMutexInput {
-  lockId: number;
-}
-
 /** How a webhook delivery ended. */
 export interface DeliverWebhookResult {
   delivered: boolean;
@@ -275,8 +354,8 @@ export interface DeliverWebhookResult {
 
 // The workflows' signatures, so that clients and activities start them typed without importing workflow code
 // (packages/workflows checks at compile time that its functions have these types).
-export type BulkAddKeysWorkflow = (start: BulkAddKeysInput | BulkAddKeysState) => Promise<BulkAddKeysProgress>;
-export type LockMutexWorkflow = (start: LockMutexInput | LockMutexState) => Promise<void>;
+export type BulkAddKeysWorkflow = (start: BulkAddKeysStart | BulkAddKeysState) => Promise<BulkAddKeysProgress>;
+export type LockQueueWorkflow = (start: LockQueueInput | LockQueueState) => Promise<void>;
 export type DeliverWebhookWorkflow = (input: DeliverWebhookInput) => Promise<DeliverWebhookResult>;
 
 /** Each key as the API reports it: exactly its fields, whatever else the objects carry. */
@@ -301,4 +380,17 @@ export function summarize(keys: readonly KeyProgress[]): RunSummary {
     else summary.pending++;
   }
   return summary;
+}
+
+/** The run's summary in the Web UI ("Add 3 keys to lock 123 for org acme"). */
+export function runSummaryLine(input: BulkAddKeysInput): string {
+  const n = input.keys.length;
+  return `Add ${n} key${n === 1 ? '' : 's'} to lock ${input.lockId} for org ${input.orgId}`;
+}
+
+/** The key list in short, for the run's static details in the Web UI. */
+export function runDetails(input: BulkAddKeysInput): string {
+  const shown = input.keys.slice(0, 20).map((k) => `- #${k.keyIndexNumber} ${k.keyUuid} (user ${k.userId})`);
+  const more = input.keys.length > shown.length ? [`- … and ${input.keys.length - shown.length} more`] : [];
+  return [`Keys for lock ${input.lockId}, requested by ${input.requestedBy}:`, ...shown, ...more].join('\n');
 }

@@ -2,15 +2,16 @@ import { SEARCH_ATTRIBUTES } from '@lockkeys/contracts';
 
 /**
  * Server settings the Temporal CLI's dev server runs with, everywhere it runs (`npm run dev`, every test suite):
- * eager activity dispatch, updates and update-with-start (the runs ask their lock's mutex with it), visibility's rate. The PostgreSQL
+ * eager activity dispatch, updates and update-with-start (every POST is one, at its lock's workflow), visibility's rate. The PostgreSQL
  * engine sets the same keys in temporal/dynamicconfig/development-sql.yaml; tests/deploy checks they agree.
  */
 export const DEV_SERVER_DYNAMIC_CONFIG = {
   'system.enableActivityEagerExecution': true,
   'frontend.enableUpdateWorkflowExecution': true,
   'frontend.enableExecuteMultiOperation': true,
-  // Every POST counts its lock's open runs (the per-lock bound) and listing reads visibility: the server's own
-  // default (10 per second per frontend; the dev server's 100) turns a burst of POSTs into throttled, then 503, starts.
+  // Listings are visibility reads (a page, one more to know there is a next, a status filter reads the lock's open
+  // runs): at the server's own default (10 per second per frontend; the dev server's 100) a few clients listing at once
+  // are throttled into 503s.
   'frontend.namespaceRPS.visibility': 1000,
 } as const;
 

@@ -8,12 +8,14 @@ import {
   ContinueAsNew,
   isCancellation,
   log,
+  getExternalWorkflowHandle,
   makeContinueAsNewFunc,
   metricMeter,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  type SignalDefinition,
   sleep,
   TimeoutFailure,
   upsertMemo,
@@ -25,17 +27,20 @@ import {
   FINAL_LOCK_BACKEND_FAILURES,
   LockBackendFailureType,
   lockGrantedSignal,
-  lockHolderCheckSignal,
+  lockQueueWorkflowId,
   MEMO_CREATED_AT,
   MEMO_SUMMARY,
   pauseSignal,
   progressQuery,
   resumeSignal,
+  runClosedSignal,
+  runPausedSignal,
+  runResumedSignal,
   RunFailureType,
   summarize,
   type AddKeyFailureDetails,
-  type BulkAddKeysInput,
   type BulkAddKeysProgress,
+  type BulkAddKeysStart,
   type BulkAddKeysState,
   type KeyError,
   type KeyProgress,
@@ -45,10 +50,9 @@ import {
 } from '@lockkeys/contracts/workflow';
 
 // Local activities: each runs inside the workflow task that needs it and leaves one marker in the history.
-const { readRunSettings } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
-const { acquireLock, releaseLock, announceRunClosed } = proxyLocalActivities<Activities>({
+const { readRunSettings, announceRunClosed } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15 seconds',
-  // Temporal unreachable from the worker, or a mutex that just ended: try again until it works.
+  // Temporal unreachable from the worker: try again until it works.
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
 });
 
@@ -64,25 +68,25 @@ function keyMetrics() {
 /**
  * Sends the keys of one request to one lock, in request order: per key one `addKey` activity (one command,
  * retried by its policy), then a durable `sleep` of the command gap before the next key (none after the last).
- * It holds the lock's mutex while it sends, so runs on one lock never interleave and the gap holds across them.
- * A key that fails for good is recorded and the run goes on. Pause gives the lock to the next run and waits;
- * cancel lets the command at the lock finish and marks the rest `cancelled`. Long lists continue as new, with
- * the whole state as the one argument.
+ * Its lock's workflow (`lockQueue`) admitted it and gave it its place: it sends only while it holds the lock, so
+ * runs on one lock never interleave, and it tells the lock when it pauses, resumes and closes. A key that fails for
+ * good is recorded and the run goes on. Cancel lets the command at the lock finish and marks the rest `cancelled`.
+ * Long lists continue as new, with the whole state as the one argument.
  */
-export async function bulkAddKeys(start: BulkAddKeysInput | BulkAddKeysState): Promise<BulkAddKeysProgress> {
+export async function bulkAddKeys(start: BulkAddKeysStart | BulkAddKeysState): Promise<BulkAddKeysProgress> {
   const state = 'settings' in start ? start : await initialState(start);
   const run = new RunOfKeys(state);
   let sentThisRun = 0;
   try {
     for (let key = run.nextKey(); key !== undefined; key = run.nextKey()) {
       if (state.paused) await run.pauseUntilResumed();
-      if (state.lockTicket === undefined && !(await run.queueForLock())) continue; // paused while queued
+      if (!state.lock.holding && !(await run.waitForLock())) continue; // paused while queued
       await run.waitForGap();
       if (state.paused) continue; // paused during the wait: nothing more is sent
       await run.send(key);
       sentThisRun++;
       if (run.nextKey() === undefined) break;
-      // Also when paused: the lock is given back after the gap, in a task of its own (see giveBackLock).
+      if (state.paused) continue; // the lock goes back now, and counts the gap from when it hears of it
       if (state.settings.commandGapMs > 0) await run.sleep(state.settings.commandGapMs, run.gapSummary());
       if (sentThisRun >= state.settings.maxKeysPerRun || workflowInfo().continueAsNewSuggested) {
         await run.continueAsNew();
@@ -96,19 +100,19 @@ export async function bulkAddKeys(start: BulkAddKeysInput | BulkAddKeysState): P
   }
 }
 
-/** The first run's state: the request, every key pending, and the worker's settings recorded in the history. */
-async function initialState(input: BulkAddKeysInput): Promise<BulkAddKeysState> {
+/** The first run's state: the request, every key pending, its place at the lock, and the worker's settings. */
+async function initialState(start: BulkAddKeysStart): Promise<BulkAddKeysState> {
   const { memo, startTime } = workflowInfo();
   const createdAt = typeof memo?.[MEMO_CREATED_AT] === 'string' ? memo[MEMO_CREATED_AT] : startTime.toISOString();
   return {
-    lockId: input.lockId,
-    orgId: input.orgId,
-    requestedBy: input.requestedBy,
-    keys: input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null })),
+    lockId: start.lockId,
+    orgId: start.orgId,
+    requestedBy: start.requestedBy,
+    keys: start.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null })),
     createdAt,
     settings: await readRunSettings(),
-    lockTicket: undefined,
-    notBefore: 0,
+    lock: start.lock,
+    notBefore: start.notBefore,
     paused: false,
   };
 }
@@ -116,21 +120,11 @@ async function initialState(input: BulkAddKeysInput): Promise<BulkAddKeysState> 
 /** One run over its state: the steps the loop above reads as, and the handlers that answer while it runs. */
 class RunOfKeys {
   private phase: RunPhase;
-  /** The ticket this run waits with in its lock's queue, until it is granted. */
-  private queuedTicket: string | undefined;
-  private grant: { ticket: string; notBefore: number } | undefined;
   private readonly workflowId = workflowInfo().workflowId;
   private readonly metrics = keyMetrics();
-  /**
-   * A local `addKey` ran in the current workflow task: its marker is recorded only when the task completes. If
-   * that task failed (a signal arriving while it closes the run, a worker dying), the command would be sent
-   * again on replay — after the lock was released, it could meet the next run's. So the lock is never given
-   * back in the task of a local command, and the run's last key goes as a regular activity.
-   */
-  private localCommandUnrecorded = false;
 
   constructor(private readonly state: BulkAddKeysState) {
-    this.phase = state.paused ? 'paused' : state.lockTicket !== undefined ? 'running' : 'queued';
+    this.phase = state.paused ? 'paused' : state.lock.holding ? 'running' : 'queued';
     setHandler(progressQuery, () => this.progress());
     setHandler(pauseSignal, () => {
       state.paused = true;
@@ -138,10 +132,12 @@ class RunOfKeys {
     setHandler(resumeSignal, () => {
       state.paused = false;
     });
-    setHandler(lockGrantedSignal, (grant) => {
-      if (grant.ticket === this.queuedTicket) this.grant = grant;
+    setHandler(lockGrantedSignal, ({ ticket, notBefore }) => {
+      // A grant meant for an earlier place (before a pause) is not this run's any more.
+      if (ticket !== state.lock.ticket || state.lock.holding) return;
+      state.lock.holding = true;
+      state.notBefore = Math.max(state.notBefore, notBefore);
     });
-    setHandler(lockHolderCheckSignal, () => undefined);
     this.report();
   }
 
@@ -149,41 +145,26 @@ class RunOfKeys {
     return this.state.keys.find((key) => key.status === 'pending');
   }
 
-  /** Gives the lock back, waits (adding nothing to the history) until resumed, then queues again. */
+  /** Gives the lock back (or leaves the queue), waits — adding nothing to the history — until resumed, queues again. */
   async pauseUntilResumed(): Promise<void> {
-    await this.giveBackLock();
+    const { ticket } = this.state.lock;
+    this.state.lock = { ticket: undefined, holding: false };
     this.phase = 'paused';
     this.report();
+    if (ticket !== undefined) await this.tellLock(runPausedSignal, { instanceId: this.workflowId, ticket });
     await condition(() => !this.state.paused);
+    this.state.lock = { ticket: uuid4(), holding: false };
     this.phase = 'queued';
     this.report();
+    await this.tellLock(runResumedSignal, { instanceId: this.workflowId, ticket: this.state.lock.ticket! });
   }
 
-  /**
-   * Asks the lock's mutex for the lock. An idle lock is granted in the same answer; otherwise the run waits in
-   * the queue for `lockGranted`. Returns false when the run was paused while it waited (it left the queue).
-   */
-  async queueForLock(): Promise<boolean> {
-    const ticket = uuid4();
-    this.queuedTicket = ticket;
-    this.grant = undefined;
+  /** Waits for the lock's grant; false when the run was paused while it waited. */
+  async waitForLock(): Promise<boolean> {
     this.phase = 'queued';
     this.report();
-    const answer = await acquireLock({ lockId: this.state.lockId, requesterId: this.workflowId, ticket });
-    let notBefore = answer.notBefore;
-    if (!answer.granted) {
-      await condition(() => this.grant !== undefined || this.state.paused);
-      const grant = this.grantFor(ticket);
-      if (grant === undefined) {
-        await releaseLock({ lockId: this.state.lockId, requesterId: this.workflowId, ticket, notBefore: 0 });
-        this.queuedTicket = undefined;
-        return false;
-      }
-      notBefore = grant.notBefore;
-    }
-    this.queuedTicket = undefined;
-    this.state.lockTicket = ticket;
-    this.state.notBefore = Math.max(this.state.notBefore, notBefore);
+    await condition(() => this.state.lock.holding || this.state.paused);
+    if (!this.state.lock.holding) return false;
     this.phase = 'running';
     this.report();
     return true;
@@ -195,22 +176,18 @@ class RunOfKeys {
     if (wait > 0) await this.sleep(wait, `gap after the previous command to lock ${this.state.lockId}`);
   }
 
-  /** A durable sleep; the task it ends in is a new one, so every local command before it is recorded. */
+  /** A durable sleep, with what it waits for in the Web UI. */
   async sleep(ms: number, summary: string): Promise<void> {
     await sleep(ms, { summary });
-    this.localCommandUnrecorded = false;
   }
 
-  /** One `addKey` activity for `key`, its outcome recorded on the key; the next command waits a gap from now. */
+  /** One `addKey` activity for `key`, its outcome recorded on the key. */
   async send(key: KeyProgress): Promise<void> {
     key.status = 'adding';
-    const last = this.state.keys.every((k) => k.status !== 'pending');
-    const kind = last ? 'remote' : this.state.settings.addKey.activity;
-    if (kind === 'local') this.localCommandUnrecorded = true;
+    this.phase = 'running';
     try {
       const { attempt } = await addKeyActivity(
         this.state.settings,
-        kind,
         this.describe(key),
       )({
         lockId: this.state.lockId,
@@ -229,16 +206,9 @@ class RunOfKeys {
           if (rest.status === 'pending') Object.assign(rest, { status: 'failed', error: failure.error });
       }
     } finally {
-      // Workflow time is when the lock's answer was handed to this task, so it is after the lock got the command.
-      this.state.notBefore = Date.now() + this.state.settings.commandGapMs;
       if (key.status !== 'adding') this.metrics.attempts.record(key.attempts);
       this.report();
     }
-  }
-
-  /** The grant for `ticket`, if the mutex sent it (the signal handler sets it while the run waits). */
-  private grantFor(ticket: string): { notBefore: number } | undefined {
-    return this.grant?.ticket === ticket ? this.grant : undefined;
   }
 
   gapSummary(): string {
@@ -253,9 +223,9 @@ class RunOfKeys {
   }
 
   /**
-   * The end, whatever it is: unsent keys of a cancelled run are `cancelled`, the lock goes back before anything
-   * else, the summary goes into the memo for listings, and the organization's webhook is announced (delivered by
-   * a workflow of its own, so a slow receiver never holds the lock nor this result).
+   * The end, whatever it is: unsent keys of a cancelled run are `cancelled`, the lock hears of it before anything
+   * else (its next run may go), the summary goes into the memo for listings, and the organization's webhook is
+   * announced (delivered by a workflow of its own, so a slow receiver never holds the lock nor this result).
    */
   async close(type: RunClosedEventType): Promise<BulkAddKeysProgress> {
     if (type === 'bulkAddKeys.cancelled') {
@@ -266,7 +236,9 @@ class RunOfKeys {
     this.report();
     const progress = this.progress();
     await CancellationScope.nonCancellable(async () => {
-      await this.giveBackLock();
+      // A command, so it goes out only once the task that recorded the last command is recorded too; a run that
+      // closes must wait for it to be delivered (the server drops a closed run's signals).
+      await this.tellLock(runClosedSignal, { instanceId: this.workflowId });
       upsertMemo({ [MEMO_SUMMARY]: progress.summary });
       await announceRunClosed({
         type,
@@ -280,19 +252,13 @@ class RunOfKeys {
     return progress;
   }
 
-  /** Releases the lock, or leaves the queue, saying when the next command to the lock may go. */
-  private async giveBackLock(): Promise<void> {
-    const ticket = this.state.lockTicket ?? this.queuedTicket;
-    if (ticket === undefined) return;
-    if (this.localCommandUnrecorded) await this.sleep(1, 'record the last command before giving back the lock');
-    await releaseLock({
-      lockId: this.state.lockId,
-      requesterId: this.workflowId,
-      ticket,
-      notBefore: this.state.notBefore,
-    });
-    this.state.lockTicket = undefined;
-    this.queuedTicket = undefined;
+  /** A signal to this run's lock; a lock's workflow that is gone (terminated) holds nothing of this run. */
+  private async tellLock<Arg>(signal: SignalDefinition<[Arg]>, arg: Arg): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(lockQueueWorkflowId(this.state.lockId)).signal(signal, arg);
+    } catch (error) {
+      log.warn('the lock did not get a signal', { lockId: this.state.lockId, signal: signal.name, error });
+    }
   }
 
   private progress(): BulkAddKeysProgress {
@@ -318,7 +284,7 @@ class RunOfKeys {
  * event, no task queue round trip) or a regular activity task. Either way one command per attempt, with the
  * retry policy spaced by at least the gap.
  */
-function addKeyActivity(settings: RunSettings, kind: RunSettings['addKey']['activity'], summary: string) {
+function addKeyActivity(settings: RunSettings, summary: string) {
   const policy = settings.addKey;
   const options = {
     summary,
@@ -335,7 +301,7 @@ function addKeyActivity(settings: RunSettings, kind: RunSettings['addKey']['acti
       nonRetryableErrorTypes: [...FINAL_LOCK_BACKEND_FAILURES],
     },
   };
-  return kind === 'remote'
+  return policy.activity === 'remote'
     ? proxyActivities<Activities>(options).addKey
     : proxyLocalActivities<Activities>(options).addKey;
 }

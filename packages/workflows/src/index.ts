@@ -1,12 +1,12 @@
 /** Workflow code of lockkeys; the build bundles this file for the worker. */
-import type { BulkAddKeysWorkflow, DeliverWebhookWorkflow, LockMutexWorkflow } from '@lockkeys/contracts/workflow';
+import type { BulkAddKeysWorkflow, DeliverWebhookWorkflow, LockQueueWorkflow } from '@lockkeys/contracts/workflow';
 import { bulkAddKeys } from './bulk-add-keys';
 import { deliverWebhook } from './deliver-webhook';
-import { lockMutex } from './lock-mutex';
+import { lockQueue } from './lock-queue';
 
 // Clients start these by the signatures in contracts: a workflow that drifts from its signature fails the build.
 bulkAddKeys satisfies BulkAddKeysWorkflow;
-lockMutex satisfies LockMutexWorkflow;
+lockQueue satisfies LockQueueWorkflow;
 deliverWebhook satisfies DeliverWebhookWorkflow;
 
-export { bulkAddKeys, deliverWebhook, lockMutex };
+export { bulkAddKeys, deliverWebhook, lockQueue };

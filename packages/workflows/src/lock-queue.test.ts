@@ -1,76 +1,212 @@
-import type { LockMutexState } from '@lockkeys/contracts';
-import { LockQueue } from './lock-queue';
+import { randomUUID } from 'node:crypto';
+import { AdmissionTimeoutError, admitAtLock, admitRun, LockFullError, type AdmittedRun } from '@lockkeys/admission';
+import {
+  BULK_ADD_KEYS_WORKFLOW,
+  LOCK_WORKFLOW_TASK_TIMEOUT_MS,
+  lockQueueWorkflowId,
+  taskQueues,
+  type BulkAddKeysWorkflow,
+  type RunSettings,
+} from '@lockkeys/contracts';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { startDevServer, testKeys, testSettings, testWorkers, until } from './testing/environment';
+import { gapsBetween, ScriptedLockBackend } from './testing/scripted-lock-backend';
 
-const empty = (): LockMutexState => ({ lockId: 1, queue: [], holder: undefined, notBefore: 0, settings: undefined });
-const ask = (run: string, n = 1) => ({ requesterId: run, ticket: `${run}#${n}` });
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-test('an idle lock is granted in the answer; later asks queue in arrival order', () => {
-  const lock = new LockQueue(empty());
-  expect(lock.admit(ask('a'))).toEqual({ granted: true, notBefore: 0 });
-  expect(lock.admit(ask('b'))).toEqual({ granted: false, notBefore: 0 });
-  expect(lock.admit(ask('c'))).toEqual({ granted: false, notBefore: 0 });
-  lock.release('a#1', 5_000);
-  expect(lock.grantNext()).toEqual(ask('b'));
-  expect(lock.state.notBefore).toBe(5_000);
-  lock.release('b#1', 7_000);
-  expect(lock.grantNext()).toEqual(ask('c'));
-  expect(lock.state.notBefore).toBe(7_000);
+/** The lock's workflow on a real dev server: admission, acceptance order, the exact bound, its own continue-as-new. */
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await startDevServer();
+}, 120_000);
+afterAll(async () => {
+  await env?.teardown();
 });
 
-test('a retried ask gets the same answer and keeps its place', () => {
-  const lock = new LockQueue(empty());
-  lock.admit(ask('a'));
-  lock.admit(ask('b'));
-  expect(lock.admit(ask('a'))).toMatchObject({ granted: true });
-  expect(lock.admit(ask('b'))).toMatchObject({ granted: false });
-  expect(lock.state.queue).toEqual([ask('b')]);
+/** Admits and starts one run the way the gateway does; its handle and the lock's answer. */
+async function admit(taskQueue: string, lockId: number, keys = testKeys(1), maxActiveRuns = 20, deadlineMs = 30_000) {
+  const instanceId = `test-${lockId}-${randomUUID()}`;
+  const admitted: AdmittedRun = await admitRun(env.client, taskQueues(taskQueue), {
+    instanceId,
+    input: { lockId, orgId: 'acme', requestedBy: 'tester', keys },
+    requestHash: 'test',
+    maxActiveRuns,
+    acceptedAt: new Date(),
+    deadline: Date.now() + deadlineMs,
+  });
+  return { ...admitted, handle: env.client.workflow.getHandle<BulkAddKeysWorkflow>(instanceId) };
+}
+
+async function runsOf(workflowId: string): Promise<string[]> {
+  const statuses: string[] = [];
+  for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+    statuses.push(run.status.name);
+  return statuses;
+}
+
+const exists = (workflowId: string) =>
+  env.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      () => true,
+      (error: unknown) => (error instanceof WorkflowNotFoundError ? false : Promise.reject(error)),
+    );
+
+test('runs admitted at once take the lock in the order the lock accepted them, a gap apart', async () => {
+  const backend = new ScriptedLockBackend();
+  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(200));
+  await workers.runUntil(async () => {
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, n) => admit(taskQueue, 61, testKeys(1, n * 10))));
+    await Promise.all(runs.map((r) => r.handle.result()));
+    // The lock's answers number the runs 0..7 (runs before each): the journal must follow that order.
+    const byAcceptance = [...runs].sort((a, b) => a.answer.ahead - b.answer.ahead);
+    expect(byAcceptance.map((r) => r.answer.ahead)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(runs.filter((r) => r.answer.lock.holding)).toHaveLength(1);
+    const expected = await Promise.all(byAcceptance.map(async (r) => (await r.handle.result()).keys[0]!.keyUuid));
+    expect(backend.commands.map((c) => c.key.keyUuid)).toEqual(expected);
+    for (const gap of gapsBetween(backend.commands)) expect(gap).toBeGreaterThanOrEqual(200);
+  });
 });
 
-test('the race: a release that arrives while the grant is in flight frees the lock', () => {
-  const lock = new LockQueue(empty());
-  lock.admit(ask('a'));
-  lock.admit(ask('b'));
-  lock.admit(ask('c'));
-  lock.release('a#1', 1_000);
-  // The mutex picks b and sends the grant; before the signal's completion comes back, b is done already
-  // (cancelled, or it had nothing to send) and its release arrives.
-  const granted = lock.grantNext();
-  expect(granted).toEqual(ask('b'));
-  lock.release('b#1', 2_000);
-  // The lock is free for c at once — not held by a finished run until the holder check.
-  expect(lock.holder).toBeUndefined();
-  expect(lock.grantNext()).toEqual(ask('c'));
-  expect(lock.state.notBefore).toBe(2_000);
+test('the bound is exact: 30 admissions at once on an empty lock of 20 admit exactly 20, and 20 runs exist', async () => {
+  const backend = new ScriptedLockBackend();
+  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(200));
+  await workers.runUntil(async () => {
+    // Long runs: none can close (and free its slot) while the admissions are decided.
+    const settled = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, n) => admit(taskQueue, 62, testKeys(40, n * 100), 20)),
+    );
+    const admitted = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+    const refused = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason);
+    expect(admitted).toHaveLength(20);
+    expect(refused).toHaveLength(10);
+    expect(refused.every((reason) => reason instanceof LockFullError)).toBe(true);
+    await until(
+      async () =>
+        (await env.client.workflow.count(`WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND LockId = 62`)).count === 20,
+    );
+    // A cancelled queued run frees its slot: one more is admitted, and still no more than that.
+    const queued = admitted.find((r) => !r.answer.lock.holding)!;
+    await queued.handle.cancel();
+    await expect(queued.handle.result()).rejects.toThrow();
+    await until(async () => {
+      try {
+        await admit(taskQueue, 62, testKeys(1, 5_000), 20);
+        return true;
+      } catch (error) {
+        if (error instanceof LockFullError) return false;
+        throw error;
+      }
+    });
+    await expect(admit(taskQueue, 62, testKeys(1, 5_001), 20)).rejects.toBeInstanceOf(LockFullError);
+    const open = await env.client.workflow.count(
+      `WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND LockId = 62 AND ExecutionStatus = 'Running'`,
+    );
+    expect(open.count).toBe(20);
+    // The cancelled one never touched the lock.
+    expect(backend.commands.filter((c) => c.key.keyIndexNumber >= 5_000)).toHaveLength(0);
+    for (const r of admitted) await r.handle.cancel().catch(() => undefined);
+  });
+}, 90_000);
+
+test('the lock carries its queue across its own continue-as-new: every run in acceptance order', async () => {
+  const backend = new ScriptedLockBackend(150);
+  const settings: RunSettings = testSettings(100, { lockAdmissionsPerRun: 2 });
+  const { workers, taskQueue } = await testWorkers(env, backend, settings);
+  await workers.runUntil(async () => {
+    const runs = [];
+    for (let n = 0; n < 7; n++) runs.push(await admit(taskQueue, 63, testKeys(2, n * 10)));
+    await Promise.all(runs.map((r) => r.handle.result()));
+    expect(backend.commands.map((c) => Math.floor(c.key.keyIndexNumber / 10))).toEqual([
+      0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
+    ]);
+    for (const gap of gapsBetween(backend.commands)) expect(gap).toBeGreaterThanOrEqual(100);
+    const lockRuns = await runsOf(lockQueueWorkflowId(63));
+    expect(lockRuns.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(3);
+  });
+}, 60_000);
+
+test('a place whose run never started (its gateway died between the steps) is freed after its window', async () => {
+  const backend = new ScriptedLockBackend();
+  const settings = testSettings(100, { lockStartMarginMs: 1_000, lockHolderCheckIntervalMs: 500, lockIdleMs: 500 });
+  const { workers, taskQueue } = await testWorkers(env, backend, settings);
+  await workers.runUntil(async () => {
+    // Step 1 only: the lock gives the orphan the lock itself.
+    const orphan = `test-64-${randomUUID()}`;
+    const now = Date.now();
+    const answer = await admitAtLock(env.client, taskQueues(taskQueue), 64, {
+      instanceId: orphan,
+      maxActiveRuns: 20,
+      acceptBy: now + 5_000,
+      startBy: now + 1_000,
+      requestHash: 'h',
+      nonce: randomUUID(),
+    });
+    expect(answer.lock.holding).toBe(true);
+    const next = await admit(taskQueue, 64);
+    expect(next.answer.ahead).toBe(1);
+    await next.handle.result();
+    // Freed once its window (1 s) and margin (1 s) passed, at a review: not before.
+    const firstCommand = backend.commands[0]!.at;
+    expect(firstCommand - now).toBeGreaterThanOrEqual(2_000);
+    expect(firstCommand - now).toBeLessThan(10_000);
+    expect(await exists(orphan)).toBe(false);
+  });
+}, 60_000);
+
+test('a retried POST of an admitted run whose start never happened gets the same place and starts the run once', async () => {
+  const backend = new ScriptedLockBackend();
+  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(100));
+  await workers.runUntil(async () => {
+    const instanceId = `test-65-${randomUUID()}`;
+    const first = await admitAtLock(env.client, taskQueues(taskQueue), 65, {
+      instanceId,
+      maxActiveRuns: 1,
+      acceptBy: Date.now() + 5_000,
+      startBy: Date.now() + 6_000,
+      requestHash: 'same',
+      nonce: 'first-post',
+    });
+    // The lock is full (bound 1) with the orphan's place, yet its retry is admitted: it is that place.
+    const retried = await admitRun(env.client, taskQueues(taskQueue), {
+      instanceId,
+      input: { lockId: 65, orgId: 'acme', requestedBy: 'tester', keys: testKeys(2) },
+      requestHash: 'same',
+      maxActiveRuns: 1,
+      acceptedAt: new Date(),
+      deadline: Date.now() + 30_000,
+    });
+    expect(retried).toMatchObject({ replayed: true, answer: { nonce: 'first-post', lock: first.lock } });
+    await env.client.workflow.getHandle(instanceId).result();
+    expect(backend.commands).toHaveLength(2);
+    expect(await runsOf(instanceId)).toEqual(['COMPLETED']);
+  });
 });
 
-test('a run that leaves the queue is gone from it; a release by a stranger changes nothing', () => {
-  const lock = new LockQueue(empty());
-  lock.admit(ask('a'));
-  lock.admit(ask('b'));
-  lock.release('b#1', 9_999);
-  lock.release('zzz#1', 9_999);
-  expect(lock.state).toMatchObject({ holder: ask('a'), queue: [], notBefore: 0 });
-});
-
-test('a newer ask of the same run replaces its older one (a run asks again after a pause)', () => {
-  const lock = new LockQueue(empty());
-  lock.admit(ask('a'));
-  lock.admit(ask('b', 1));
-  lock.admit(ask('c'));
-  lock.admit(ask('b', 2));
-  expect(lock.state.queue).toEqual([ask('c'), ask('b', 2)]);
-});
-
-test('a grant meant for a vanished run is forgotten; the next release time only moves forward', () => {
-  const lock = new LockQueue(empty());
-  lock.admit(ask('a'));
-  lock.release('a#1', 5_000);
-  lock.admit(ask('b'));
-  lock.forget(ask('b'), 3_000);
-  expect(lock.holder).toBeUndefined();
-  expect(lock.state.notBefore).toBe(5_000);
-  // forget() of a ticket that is no longer the holder is a no-op.
-  lock.admit(ask('c'));
-  lock.forget(ask('b'), 99_000);
-  expect(lock.state).toMatchObject({ holder: ask('c'), notBefore: 5_000 });
-});
+test('an admission the lock gets to only after its deadline is refused, and nothing of it is left', async () => {
+  const backend = new ScriptedLockBackend();
+  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(100));
+  const instanceId = `test-66-${randomUUID()}`;
+  // No worker polls yet: the lock's workflow starts, its first task waits past acceptBy (deadline − task timeout − 1 s).
+  const late = admitRun(env.client, taskQueues(taskQueue), {
+    instanceId,
+    input: { lockId: 66, orgId: 'acme', requestedBy: 'tester', keys: testKeys(1) },
+    requestHash: 'late',
+    maxActiveRuns: 20,
+    acceptedAt: new Date(),
+    deadline: Date.now() + LOCK_WORKFLOW_TASK_TIMEOUT_MS + 2_500,
+  });
+  const outcome = late.catch((error: unknown) => error);
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await workers.runUntil(async () => {
+    expect(await outcome).toBeInstanceOf(AdmissionTimeoutError);
+    expect(await exists(instanceId)).toBe(false);
+    // The lock holds nothing of it: the next run gets the lock at once.
+    const next = await admit(taskQueue, 66);
+    expect(next.answer).toMatchObject({ ahead: 0, lock: { holding: true } });
+    await next.handle.result();
+  });
+}, 60_000);

@@ -1,16 +1,14 @@
 import { createActivities, type LockBackend, type WebhookEndpoints } from '@lockkeys/activities';
+import { admitRun } from '@lockkeys/admission';
 import {
-  BULK_ADD_KEYS_WORKFLOW,
-  MEMO_ORG_ID,
   taskQueues,
   type BulkAddKeysInput,
   type BulkAddKeysWorkflow,
   type KeySpec,
   type RunSettings,
 } from '@lockkeys/contracts';
-import { eventually, keyIndexes, keysFor, LOCK_ID_KEY, ORG_ID_KEY, startTemporalDevServer } from '@lockkeys/testing';
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { eventually, keyIndexes, keysFor, startTemporalDevServer } from '@lockkeys/testing';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomUUID } from 'node:crypto';
 import { createLockkeysWorkers, type LockkeysWorkers } from '../worker/hosting';
@@ -33,7 +31,9 @@ export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = 
   },
   maxKeysPerRun: 1_000,
   lockHolderCheckIntervalMs: 5_000,
-  lockMutexIdleMs: 2_000,
+  lockIdleMs: 2_000,
+  lockAdmissionsPerRun: 100,
+  lockStartMarginMs: 60_000,
   webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 2_000 },
   ...over,
 });
@@ -65,23 +65,23 @@ export async function testWorkers(
   return { workers, taskQueue };
 }
 
-/** Starts one bulkAddKeys run the way the gateway does. */
-export function startRun(
+/** Starts one bulkAddKeys run the way the gateway does: admitted at its lock's workflow, then started. */
+export async function startRun(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   input: Omit<BulkAddKeysInput, 'orgId' | 'requestedBy'>,
   workflowId = `test-${input.lockId}-${randomUUID()}`,
-): Promise<WorkflowHandleWithFirstExecutionRunId<BulkAddKeysWorkflow>> {
-  return env.client.workflow.start<BulkAddKeysWorkflow>(BULK_ADD_KEYS_WORKFLOW, {
-    taskQueue,
-    workflowId,
-    args: [{ ...input, orgId: 'acme', requestedBy: 'tester' }],
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: LOCK_ID_KEY, value: input.lockId },
-      { key: ORG_ID_KEY, value: 'acme' },
-    ]),
-    memo: { [MEMO_ORG_ID]: 'acme' },
+  maxActiveRuns = 20,
+): Promise<WorkflowHandle<BulkAddKeysWorkflow>> {
+  await admitRun(env.client, taskQueues(taskQueue), {
+    instanceId: workflowId,
+    input: { ...input, orgId: 'acme', requestedBy: 'tester' },
+    requestHash: 'test',
+    maxActiveRuns,
+    acceptedAt: new Date(),
+    deadline: Date.now() + 30_000,
   });
+  return env.client.workflow.getHandle<BulkAddKeysWorkflow>(workflowId);
 }
 
 /** Waits until `probe` says true (errors count as not yet). */

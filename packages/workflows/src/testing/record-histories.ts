@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { lockMutexWorkflowId, pauseSignal, resumeSignal, webhookWorkflowId } from '@lockkeys/contracts';
+import { lockQueueWorkflowId, pauseSignal, resumeSignal, webhookWorkflowId } from '@lockkeys/contracts';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -19,16 +19,18 @@ import { LockBackendFailureType, ScriptedLockBackend } from './scripted-lock-bac
 
 export const HISTORIES_DIR = join(__dirname, '..', '..', 'histories');
 /** The generation of the workflow code the recordings belong to (see README "Determinism"). */
-export const CURRENT_GENERATION = 'timer-loop';
+export const CURRENT_GENERATION = 'lock-admission';
 
 /** The scenarios every engine's folder holds (a continue-as-new scenario has one file per run). */
 export const SCENARIOS = [
   'cancel',
+  'cancel-queued',
   'continue-as-new',
   'failed-key',
   'happy-path',
   'lock-holder',
-  'lock-mutex',
+  'lock-queue',
+  'lock-queue-continue-as-new',
   'pause-resume',
   'remote-activities',
   'retries',
@@ -74,59 +76,80 @@ async function main(argv: string[]): Promise<void> {
     const { workers, taskQueue } = await testWorkers(
       env,
       backend,
-      testSettings(1_000, { maxKeysPerRun: 2, lockMutexIdleMs: 1_000 }),
+      testSettings(1_000, {
+        maxKeysPerRun: 2,
+        lockIdleMs: 1_000,
+        lockHolderCheckIntervalMs: 1_000,
+        lockAdmissionsPerRun: 2,
+      }),
       new Map([['acme', { url: hookUrl, secret }]]),
     );
     const id = (name: string) => `history-${name}-${tag}`;
+    // Locks of this recording only: a lock's workflow ID is the lock's, and a server may have seen these numbers.
+    const lockBase = 100_000 + (Date.now() % 800_000) * 10;
+    const lock = (n: number) => lockBase + n;
     // The same scenario with addKey as regular activity tasks (RunSettings.addKey.activity = 'remote').
-    const remote = testSettings(1_000, { maxKeysPerRun: 2, lockMutexIdleMs: 1_000 });
+    const remote = testSettings(1_000, { maxKeysPerRun: 2, lockIdleMs: 1_000, lockHolderCheckIntervalMs: 1_000 });
     const remoteWorkers = await testWorkers(env, backend, {
       ...remote,
       addKey: { ...remote.addKey, activity: 'remote' },
     });
     await remoteWorkers.workers.runUntil(() =>
-      startRun(env, remoteWorkers.taskQueue, { lockId: 9, keys: testKeys(3) }, id('remote-activities')).then(settle),
+      startRun(env, remoteWorkers.taskQueue, { lockId: lock(9), keys: testKeys(3) }, id('remote-activities')).then(
+        settle,
+      ),
     );
     await workers.runUntil(async () => {
-      const happy = await startRun(env, taskQueue, { lockId: 1, keys: testKeys(2) }, id('happy-path'));
+      const happy = await startRun(env, taskQueue, { lockId: lock(1), keys: testKeys(2) }, id('happy-path'));
       await settle(happy);
       await settle(env.client.workflow.getHandle(webhookWorkflowId(happy.workflowId)));
+      await settle(env.client.workflow.getHandle(lockQueueWorkflowId(lock(1))));
 
       const retryKeys = testKeys(1);
       backend.script(retryKeys[0]!.keyUuid, LockBackendFailureType.LockOffline, LockBackendFailureType.LockBusy);
-      await settle(await startRun(env, taskQueue, { lockId: 2, keys: retryKeys }, id('retries')));
+      await settle(await startRun(env, taskQueue, { lockId: lock(2), keys: retryKeys }, id('retries')));
 
       const failedKeys = testKeys(2);
       backend.script(failedKeys[0]!.keyUuid, LockBackendFailureType.SlotOccupied);
-      await settle(await startRun(env, taskQueue, { lockId: 3, keys: failedKeys }, id('failed-key')));
+      await settle(await startRun(env, taskQueue, { lockId: lock(3), keys: failedKeys }, id('failed-key')));
 
       const unknownLock = testKeys(2);
       backend.script(unknownLock[0]!.keyUuid, LockBackendFailureType.LockNotFound);
-      await settle(await startRun(env, taskQueue, { lockId: 4, keys: unknownLock }, id('unknown-lock')));
+      await settle(await startRun(env, taskQueue, { lockId: lock(4), keys: unknownLock }, id('unknown-lock')));
 
-      const cancelled = await startRun(env, taskQueue, { lockId: 5, keys: testKeys(2) }, id('cancel'));
-      await until(async () => backend.commands.some((c) => c.lockId === 5));
+      const cancelled = await startRun(env, taskQueue, { lockId: lock(5), keys: testKeys(2) }, id('cancel'));
+      await until(async () => backend.commands.some((c) => c.lockId === lock(5)));
       await cancelled.cancel();
       await settle(cancelled);
 
-      await settle(await startRun(env, taskQueue, { lockId: 6, keys: testKeys(5) }, id('continue-as-new')));
+      await settle(await startRun(env, taskQueue, { lockId: lock(6), keys: testKeys(5) }, id('continue-as-new')));
 
-      const holder = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(2) }, id('lock-holder'));
-      // The waiter asks only once the holder has the lock (its first command is at the lock): the roles are sure.
-      await until(async () => backend.commands.some((c) => c.lockId === 7));
-      const waiter = await startRun(env, taskQueue, { lockId: 7, keys: testKeys(1, 50) }, id('waiting-for-lock'));
-      await Promise.all([settle(holder), settle(waiter)]);
-      await settle(env.client.workflow.getHandle(lockMutexWorkflowId(7)));
+      // Admitted in this order, so the first holds the lock and the others queue; the third is cancelled while it
+      // waits. The lock's workflow continues as new after two admissions, with the third in its book.
+      const holder = await startRun(env, taskQueue, { lockId: lock(7), keys: testKeys(2) }, id('lock-holder'));
+      const waiter = await startRun(env, taskQueue, { lockId: lock(7), keys: testKeys(1, 50) }, id('waiting-for-lock'));
+      const cancelledWaiter = await startRun(
+        env,
+        taskQueue,
+        { lockId: lock(7), keys: testKeys(1, 60) },
+        id('cancel-queued'),
+      );
+      await cancelledWaiter.cancel();
+      await Promise.all([settle(holder), settle(waiter), settle(cancelledWaiter)]);
+      await settle(env.client.workflow.getHandle(lockQueueWorkflowId(lock(7))));
 
-      const paused = await startRun(env, taskQueue, { lockId: 8, keys: testKeys(3) }, id('pause-resume'));
-      await until(async () => backend.commands.some((c) => c.lockId === 8));
+      const paused = await startRun(env, taskQueue, { lockId: lock(8), keys: testKeys(3) }, id('pause-resume'));
+      await until(async () => backend.commands.some((c) => c.lockId === lock(8)));
       await paused.signal(pauseSignal);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       await paused.signal(resumeSignal);
       await settle(paused);
     });
-    for (const name of SCENARIOS.filter((s) => s !== 'lock-mutex' && s !== 'webhook')) await save(name, id(name));
-    await save('lock-mutex', lockMutexWorkflowId(7));
+    const lockScenarios: string[] = ['lock-queue', 'lock-queue-continue-as-new', 'webhook'];
+    for (const name of SCENARIOS.filter((s) => !lockScenarios.includes(s))) await save(name, id(name));
+    // Lock 1 admitted one run (one workflow run); lock 7 three, so it continued as new once.
+    await save('lock-queue', lockQueueWorkflowId(lock(1)));
+    await save('lock-queue-continue-as-new', lockQueueWorkflowId(lock(7)));
     await save('webhook', webhookWorkflowId(id('happy-path')));
     process.stdout.write(`recorded ${written.length} histories in ${dir}:\n${written.join('\n')}\n`);
   } finally {

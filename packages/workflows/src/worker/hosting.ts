@@ -23,12 +23,14 @@ export type RunsWorkerTuning = Pick<
 export interface LockkeysWorkersOptions {
   connection: NativeConnection;
   namespace: string;
-  /** `TEMPORAL_TASK_QUEUE`; the mutexes and webhook deliveries use queues derived from it. */
+  /** `TEMPORAL_TASK_QUEUE`; the lock queues and webhook deliveries use queues derived from it. */
   taskQueue: string;
   activities: Activities;
   tuning?: RunsWorkerTuning;
   /** On shutdown, how long in-flight commands may take to finish. */
   shutdownGraceTimeMs?: number;
+  /** Which of the three queues get a Worker (default all); a test may serve the locks' queues alone. */
+  queues?: readonly (keyof ReturnType<typeof taskQueues>)[];
 }
 
 /** The three Temporal Workers of one lockkeys worker process, run and stopped together. */
@@ -44,29 +46,34 @@ export interface LockkeysWorkers {
 }
 
 /**
- * One Worker per task queue: runs (`bulkAddKeys`, `addKey` and the run's local activities), lock mutexes
- * (`lockMutex`), webhook deliveries (`deliverWebhook`, `postWebhook`). Separate queues keep a run that waits for
- * its mutex from waiting for a workflow-task slot that runs hold, and a slow receiver out of the lock commands' slots.
+ * One Worker per task queue: runs (`bulkAddKeys`, `addKey` and the run's local activities), the locks' queues
+ * (`lockQueue`), webhook deliveries (`deliverWebhook`, `postWebhook`). Separate queues keep an admission — which a
+ * POST waits for — from waiting for a workflow-task slot that runs hold, and a slow receiver out of the lock
+ * commands' slots.
  */
 export async function createLockkeysWorkers(options: LockkeysWorkersOptions): Promise<LockkeysWorkers> {
   const queues = taskQueues(options.taskQueue);
-  const { readRunSettings, acquireLock, releaseLock, addKey, announceRunClosed, postWebhook } = options.activities;
+  const { readRunSettings, lookUpRuns, addKey, announceRunClosed, postWebhook } = options.activities;
   const common = {
     connection: options.connection,
     namespace: options.namespace,
     workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
     ...(options.shutdownGraceTimeMs !== undefined && { shutdownGraceTime: options.shutdownGraceTimeMs }),
   };
+  const serves = (queue: keyof typeof queues) => options.queues === undefined || options.queues.includes(queue);
   const workers = [
-    await Worker.create({
-      ...common,
-      ...options.tuning,
-      taskQueue: queues.runs,
-      activities: { readRunSettings, acquireLock, releaseLock, addKey, announceRunClosed },
-    }),
-    await Worker.create({ ...common, taskQueue: queues.locks, activities: { readRunSettings } }),
-    await Worker.create({ ...common, taskQueue: queues.webhooks, activities: { readRunSettings, postWebhook } }),
-  ];
+    serves('runs') &&
+      (await Worker.create({
+        ...common,
+        ...options.tuning,
+        taskQueue: queues.runs,
+        activities: { readRunSettings, addKey, announceRunClosed },
+      })),
+    serves('locks') &&
+      (await Worker.create({ ...common, taskQueue: queues.locks, activities: { readRunSettings, lookUpRuns } })),
+    serves('webhooks') &&
+      (await Worker.create({ ...common, taskQueue: queues.webhooks, activities: { readRunSettings, postWebhook } })),
+  ].filter((worker): worker is Worker => worker !== false);
   const shutdown = () => {
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
   };
