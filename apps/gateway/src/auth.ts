@@ -1,13 +1,35 @@
 import { createHash, createPublicKey, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { JsonWebTokenError, NotBeforeError, TokenExpiredError, verify, type VerifyOptions } from 'jsonwebtoken';
 import { z } from 'zod';
-import type { GatewayConfig } from './config';
 import { type AuthFailureReason, ForbiddenError, UnauthorizedError } from './errors';
 
 /** JWT algorithms the gateway can be configured for (SPEC: HS256, RS256, ES256; never `none`). */
 export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
 /** One of {@link JWT_ALGORITHMS}. */
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** How tokens are verified (the gateway's `JWT_*` variables, parsed once). */
+export interface JwtVerification {
+  /** The one algorithm tokens may use; every other (`none` included) is refused. */
+  algorithm: JwtAlgorithm;
+  /** HS256 secret or RS256/ES256 public key, built once: jsonwebtoken re-parses a string key on every verify. */
+  key: KeyObject;
+  /** Which variable the key came from, for the start-up log (never the key itself). */
+  keySource: 'JWT_SECRET' | 'JWT_PUBLIC_KEY' | 'built-in development secret';
+  /** Seconds of clock skew allowed on `exp` and `nbf`. */
+  clockToleranceSeconds: number;
+  /** Required `iss` claim, when set. */
+  issuer?: string;
+  /** Required `aud` claim, when set. */
+  audience?: string;
+}
+
+/** What the authenticator checks credentials against. */
+export interface AuthSettings {
+  jwt: JwtVerification;
+  /** Accepted API keys, as hashes only. */
+  apiKeys: readonly ApiKeyRecord[];
+}
 
 /** One accepted API key, as configured: its hash, never the key itself. */
 export interface ApiKeyRecord {
@@ -172,7 +194,7 @@ function jwtFailureReason(message: string): AuthFailureReason {
 }
 
 /** Builds the authenticator once: the verify options and the hash table are made here, not per request. */
-export function createAuthenticator(config: Pick<GatewayConfig, 'jwt' | 'apiKeys'>): Authenticator {
+export function createAuthenticator(config: AuthSettings): Authenticator {
   const { key: jwtKey, algorithm } = config.jwt;
   const verifyOptions: VerifyOptions & { complete?: false } = {
     algorithms: [algorithm],

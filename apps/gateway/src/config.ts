@@ -1,4 +1,3 @@
-import { type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   collectConfigErrors,
@@ -16,12 +15,13 @@ import {
   type TemporalConnection,
   text,
 } from '@lockkeys/config';
+import { MIN_ADMISSION_TIMEOUT_MS } from '@lockkeys/admission';
 import { DEFAULT_TASK_QUEUE, DEV_API_KEY, DEV_JWT_SECRET, DEV_ORG_ID } from '@lockkeys/contracts';
 import {
   type ApiKeyRecord,
   JWT_ALGORITHMS,
-  type JwtAlgorithm,
   jwtPublicKey,
+  type JwtVerification,
   jwtSecretKey,
   parseApiKeysFile,
   sha256Hex,
@@ -39,20 +39,7 @@ export interface GatewayConfig {
   nodeEnv: string;
   isProduction: boolean;
   logLevel: LogLevel;
-  jwt: {
-    /** The one algorithm tokens may use; every other (`none` included) is refused. */
-    algorithm: JwtAlgorithm;
-    /** HS256 secret or RS256/ES256 public key, built once: jsonwebtoken re-parses a string key on every verify. */
-    key: KeyObject;
-    /** Which variable the key came from, for the start-up log (never the key itself). */
-    keySource: 'JWT_SECRET' | 'JWT_PUBLIC_KEY' | 'built-in development secret';
-    /** Seconds of clock skew allowed on `exp` and `nbf`. */
-    clockToleranceSeconds: number;
-    /** Required `iss` claim, when set. */
-    issuer?: string;
-    /** Required `aud` claim, when set. */
-    audience?: string;
-  };
+  jwt: JwtVerification;
   /** Accepted API keys, as hashes only. */
   apiKeys: readonly ApiKeyRecord[];
   /** Where {@link apiKeys} came from (a file path or the built-in dev key), for the start-up log. */
@@ -70,6 +57,11 @@ export interface GatewayConfig {
     rateLimitPerMinute: number;
     /** Runs queued, running or paused on one lock; a start beyond it gets 429. */
     maxActiveRunsPerLock: number;
+    /**
+     * How long a POST may take to be admitted at its lock and started (no worker answering: 503 after it). Whatever
+     * Temporal does, a run this gateway answered 503 for is never started later.
+     */
+    admissionTimeoutMs: number;
   };
 }
 
@@ -94,6 +86,7 @@ const gatewayEnv = {
   MAX_BODY_BYTES: integer({ min: 1024, max: 100 * 1024 * 1024, default: 1024 * 1024 }),
   RATE_LIMIT_PER_MINUTE: integer({ min: 1, max: 1_000_000, default: 120 }),
   MAX_ACTIVE_RUNS_PER_LOCK: integer({ min: 1, max: 1000, default: 20 }),
+  ADMISSION_TIMEOUT_MS: integer({ min: MIN_ADMISSION_TIMEOUT_MS, max: 120_000, default: 20_000 }),
   LOG_LEVEL: logLevel(),
 };
 
@@ -159,6 +152,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       maxBodyBytes: vars.MAX_BODY_BYTES,
       rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
       maxActiveRunsPerLock: vars.MAX_ACTIVE_RUNS_PER_LOCK,
+      admissionTimeoutMs: vars.ADMISSION_TIMEOUT_MS,
     },
   };
 }

@@ -9,8 +9,13 @@
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:net';
+import { createActivities } from '@lockkeys/activities';
+import { testSettings } from '@lockkeys/workflows/testing';
+import { createLockkeysWorkers, type LockkeysWorkers } from '@lockkeys/workflows/worker';
 import {
   BULK_ADD_KEYS_WORKFLOW,
+  LOCK_QUEUE_WORKFLOW,
+  taskQueues,
   type BulkAddKeysInput,
   type ErrorBody,
   MEMO_ORG_ID,
@@ -957,6 +962,8 @@ async function hangUpListener(): Promise<Server> {
 let keysFile: TestApiKeysFile;
 let temporal: TestWorkflowEnvironment;
 let downListener: Server;
+let lockWorkers: LockkeysWorkers | undefined;
+let lockWorkersRunning: Promise<void> | undefined;
 const services: RunService[] = [];
 const gateways = {} as Record<Target, TestGateway<RecordingRunService>>;
 
@@ -999,6 +1006,21 @@ beforeAll(async () => {
     { startDeadlineMs: 2_000, readyDeadlineMs: 1_000, grpcMaxAttempts: 2 },
   );
   services.push(live, down);
+  // The locks' workflows admit the POSTs that pass; no worker serves the runs, so every run stays as it was left.
+  const settings = testSettings(1_000);
+  lockWorkers = await createLockkeysWorkers({
+    connection: temporal.nativeConnection,
+    namespace: temporal.namespace ?? 'default',
+    taskQueue: hs.temporal.taskQueue,
+    queues: ['locks'],
+    activities: createActivities({
+      lockBackend: { putKey: () => Promise.reject(new Error('no run is served here')) },
+      runSettings: settings,
+      temporal: { client: temporal.client, taskQueues: taskQueues(hs.temporal.taskQueue) },
+      webhooks: { endpoints: new Map(), attemptTimeoutMs: 1_000 },
+    }),
+  });
+  lockWorkersRunning = lockWorkers.run();
 
   await seedRun(temporal, hs, 'lock-123-acme-run', 123, 'acme');
   await (await seedRun(temporal, hs, 'lock-123-acme-done', 123, 'acme')).terminate('seed: a run that has closed');
@@ -1017,6 +1039,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(Object.values(gateways).map((gateway) => gateway.close()));
+  lockWorkers?.shutdown();
+  await lockWorkersRunning;
   await Promise.all(services.map((service) => service.close()));
   await temporal?.teardown();
   await new Promise((resolve) => downListener?.close(resolve));
@@ -1199,11 +1223,13 @@ describe('hostile requests', () => {
 
   test('the Temporal server holds no run that a hostile request started or cancelled', async () => {
     const { workflow } = temporal.client;
-    const count = async (query?: string) => (await workflow.count(query)).count;
+    const count = async (query: string) => (await workflow.count(query)).count;
+    const runs = `WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}'`;
     const controlLocks: number[] = Object.values(CONTROL_LOCK);
     // Visibility trails a start by milliseconds: wait for the control runs, started after every hostile request.
     // Time running out is no failure here: the assertions below then report what is missing.
-    const visible = async () => (await count(`LockId IN (${controlLocks.join(', ')})`)) === controlLocks.length;
+    const visible = async () =>
+      (await count(`${runs} AND LockId IN (${controlLocks.join(', ')})`)) === controlLocks.length;
     await eventually(async () => ((await visible()) ? true : undefined), 10_000, 'the control runs', 100).catch(
       () => undefined,
     );
@@ -1212,12 +1238,20 @@ describe('hostile requests', () => {
     expect(lockIds).toEqual(expect.arrayContaining([123, 124, 999]));
     expect(lockIds.filter((id) => controlLocks.includes(id))).toEqual([]);
     const runsOn = async (ids: number[]) =>
-      Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await count(`LockId = ${id}`)] as const)));
+      Object.fromEntries(
+        await Promise.all(ids.map(async (id) => [id, await count(`${runs} AND LockId = ${id}`)] as const)),
+      );
     const seededOn = (id: number) => [...seeded.values()].filter((lockId) => lockId === id).length;
     // Lock 123 holds the 4 seeded runs and nothing more; every other lock a row named holds none.
     expect(await runsOn(lockIds)).toEqual(Object.fromEntries(lockIds.map((id) => [id, seededOn(id)])));
     expect(await runsOn(controlLocks)).toEqual({ 125: 1, 126: 1, 127: 1 });
-    expect(await count()).toBe(seeded.size + controlLocks.length);
+    expect(await count(runs)).toBe(seeded.size + controlLocks.length);
+    // No hostile request reached a lock's workflow: only the seeded idempotent start's and the control requests' exist.
+    const lockWorkflows: number[] = [];
+    for await (const execution of workflow.list({ query: `WorkflowType = '${LOCK_QUEUE_WORKFLOW}'` })) {
+      lockWorkflows.push(Number(execution.workflowId.replace('lock-', '')));
+    }
+    expect(lockWorkflows.sort()).toEqual([123, ...controlLocks]);
 
     // A cancel that slipped past an ownership check would leave a request in the seeded run's history.
     for (const workflowId of seeded.keys()) {

@@ -187,7 +187,9 @@ describe.each(cancelled.map((f) => [f.name, f] as const))('%s (cancelled)', (_na
     const confirmed = commandsOf(fixture, progress.keys)
       .filter((command) => command.settledFrom <= cancelAt)
       .map((command) => command.keyUuid);
-    expect(confirmed.length).toBeGreaterThan(0);
+    // A run cancelled mid-run had keys at the lock; one cancelled while it waited for the lock, none.
+    if (fixture.name.includes('cancel-queued')) expect(confirmed).toEqual([]);
+    else expect(confirmed.length).toBeGreaterThan(0);
     expect(progress.keys.length).toBeGreaterThan(confirmed.length);
     for (const key of progress.keys) {
       expect([key.keyUuid, key.status]).toEqual([key.keyUuid, confirmed.includes(key.keyUuid) ? 'added' : 'cancelled']);

@@ -1,15 +1,15 @@
 import {
   LockBackendFailureType,
+  MEMO_CREATED_AT,
   RunFailureType,
   summarize,
   type AddKeyFailureDetails,
   type AddKeyResult,
-  type BulkAddKeysInput,
   type BulkAddKeysProgress,
+  type BulkAddKeysStart,
   type BulkAddKeysState,
   type KeyError,
   type KeyProgress,
-  type LockAnswer,
   type RunPhase,
   type RunSettings,
 } from '@lockkeys/contracts';
@@ -40,13 +40,13 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
   const start = events[0]?.workflowExecutionStartedEventAttributes;
   const first = start?.input?.payloads?.[0];
   if (first === undefined) throw new Error('not the history of a bulkAddKeys run: no input');
-  const input = decode(first) as BulkAddKeysInput | BulkAddKeysState;
+  const input = decode(first) as BulkAddKeysStart | BulkAddKeysState;
   const carried = 'settings' in input ? input : undefined;
   const keys: KeyProgress[] = carried
     ? carried.keys.map((key) => ({ ...key }))
     : input.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null }));
   let local = carried?.settings.addKey.activity !== 'remote';
-  const fold = new HistoryFold(keys, carried?.lockTicket !== undefined, carried?.paused ?? false);
+  const fold = new HistoryFold(keys, input.lock?.holding === true, carried?.paused ?? false);
   const scheduled = new Map<string, KeyProgress>();
 
   for (const event of events) {
@@ -62,13 +62,10 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
       }
     } else if (localActivity?.record.activity_type === 'readRunSettings') {
       local = (localActivity.result as RunSettings | undefined)?.addKey.activity !== 'remote';
-    } else if (localActivity?.record.activity_type === 'acquireLock') {
-      const granted = (localActivity.result as LockAnswer | undefined)?.granted === true;
-      if (granted) fold.holdsLock = true;
-      fold.queued = !granted;
-    } else if (localActivity?.record.activity_type === 'releaseLock') {
-      fold.queued = false;
     }
+    // The run gave its place back (paused) or left the lock (closed): it sends nothing until it holds it again.
+    const toLock = event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName;
+    if (toLock === 'runPaused' || toLock === 'runClosed' || toLock === 'runResumed') fold.holdsLock = false;
 
     const scheduledAttributes = event.activityTaskScheduledEventAttributes;
     if (scheduledAttributes?.activityType?.name === 'addKey') {
@@ -106,36 +103,29 @@ export function progressFromHistory(events: readonly HistoryEvent[], decode: Dec
     const signal = event.workflowExecutionSignaledEventAttributes?.signalName;
     if (signal === 'pause') fold.paused = true;
     if (signal === 'resume') fold.paused = false;
-    if (signal === 'lockGranted') {
-      fold.holdsLock = true;
-      fold.queued = false;
-    }
+    if (signal === 'lockGranted') fold.holdsLock = true;
     if (event.workflowExecutionCanceledEventAttributes) {
       for (const key of keys) if (key.status === 'pending' || key.status === 'adding') key.status = 'cancelled';
     }
   }
 
   // A local addKey runs inside a workflow task: while one is under way (or was, when its worker died), the next
-  // key's command may be at the lock without a record yet — also in the task that asks for the lock, which an idle
-  // lock grants at once (the run's first task), so only a run waiting in its lock's queue sends nothing.
-  if (local && !fold.queued && !fold.paused && workflowTaskUnderWay(events)) {
+  // key's command may be at the lock without a record yet — but only if the run holds the lock (a run admitted to an
+  // idle lock holds it from its start); a run waiting in its lock's queue sends nothing.
+  if (local && fold.holdsLock && !fold.paused && workflowTaskUnderWay(events)) {
     const next = fold.nextPending();
-    if (next) {
-      next.status = 'adding';
-      // A command at the lock means the run holds it, whether or not the grant is recorded yet.
-      fold.holdsLock = true;
-    }
+    if (next) next.status = 'adding';
   }
-  const createdAt = carried?.createdAt ?? eventTime(events[0]);
+  // When the gateway accepted the request (its memo), else the run's start: the run's own rule for `createdAt`.
+  const memoCreatedAt = start?.memo?.fields?.[MEMO_CREATED_AT];
+  const accepted = memoCreatedAt ? decode(memoCreatedAt) : undefined;
+  const createdAt = carried?.createdAt ?? (typeof accepted === 'string' ? accepted : eventTime(events[0]));
   const phase: RunPhase = fold.paused ? 'paused' : fold.holdsLock ? 'running' : 'queued';
   return { lockId: input.lockId, phase, createdAt, keys, summary: summarize(keys) };
 }
 
 /** Key outcomes as the history tells them, with the workflow's rules. */
 class HistoryFold {
-  /** The run asked for its lock and waits for the grant (it left the queue when it released). */
-  queued = false;
-
   constructor(
     readonly keys: KeyProgress[],
     public holdsLock: boolean,

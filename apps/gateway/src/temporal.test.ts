@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createActivities, type LockBackend, type PutKeyOutcome } from '@lockkeys/activities';
 import {
+  BULK_ADD_KEYS_WORKFLOW,
   instanceIdSchema,
   LOCK_ID_SEARCH_ATTRIBUTE,
   MEMO_SUMMARY,
@@ -157,7 +158,9 @@ const runSettings = (over: Partial<RunSettings> = {}): RunSettings => ({
   },
   maxKeysPerRun: 1_000,
   lockHolderCheckIntervalMs: 5_000,
-  lockMutexIdleMs: 1_000,
+  lockIdleMs: 1_000,
+  lockAdmissionsPerRun: 100,
+  lockStartMarginMs: 60_000,
   webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 2_000 },
   ...over,
 });
@@ -236,7 +239,7 @@ const handleOf = (instanceId: string) => devServer().client.workflow.getHandle<B
 const countOnLock = async (lockId: number, status?: 'Running') =>
   (
     await devServer().client.workflow.count(
-      `${LOCK_ID_SEARCH_ATTRIBUTE} = ${lockId}${status ? ` AND ExecutionStatus = '${status}'` : ''}`,
+      `WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND ${LOCK_ID_SEARCH_ATTRIBUTE} = ${lockId}${status ? ` AND ExecutionStatus = '${status}'` : ''}`,
     )
   ).count;
 /** Waits until the run says `status` of itself (through the service, so through its query or history). */
@@ -460,9 +463,10 @@ describe('with a Temporal dev server and real workers', () => {
     const FULL = 601;
     const OTHER = 602;
     let stack: Stack;
-    // No workers: every run started stays open, as runs queued for their lock do.
+    // The lock answers nothing: each lock's first run holds it, the others queue — every run admitted stays open.
     beforeAll(async () => {
-      stack = await startStack({ workers: false, env: { MAX_ACTIVE_RUNS_PER_LOCK: '3' } });
+      stack = await startStack({ env: { MAX_ACTIVE_RUNS_PER_LOCK: '3' } });
+      for (const lockId of [FULL, 603]) stack.backend.hold(lockId);
     });
     afterAll(() => stack?.close());
 
@@ -507,7 +511,8 @@ describe('with a Temporal dev server and real workers', () => {
 
       const onFullLock = async () => {
         const ids: string[] = [];
-        for await (const run of devServer().client.workflow.list({ query: `${LOCK_ID_SEARCH_ATTRIBUTE} = ${FULL}` })) {
+        const query = `WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND ${LOCK_ID_SEARCH_ATTRIBUTE} = ${FULL}`;
+        for await (const run of devServer().client.workflow.list({ query })) {
           ids.push(run.workflowId);
         }
         return ids.sort();
