@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
-import { LOCK_MUTEX_WORKFLOW, type KeySpec } from '@lockkeys/contracts';
+import { LOCK_QUEUE_WORKFLOW, type KeySpec } from '@lockkeys/contracts';
 import type { RunningService } from '@lockkeys/dev-stack';
-import { sleep, withTestStack, type StackEngine, type TestStack } from '@lockkeys/testing';
+import { mapLimit, withTestStack, type StackEngine, type TestStack } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
 import { startLockkeysRunBare } from './lockkeys-start';
 import { bundlePlainWorkflows, startPlainRun, startPlainWorker } from './plain/peer';
@@ -30,8 +30,8 @@ export interface StackTuning {
   workerEnv: Record<string, string>;
   /** lockkeys worker processes per variant; default as the stack runs them (dev 1, postgres 2). */
   lockkeysWorkers?: number;
-  /** `LOCK_MUTEX_IDLE_MS` of the workers (default the product's 60 s). */
-  mutexIdleMs: number;
+  /** `LOCK_IDLE_MS` of the workers (default the product's 60 s). */
+  lockIdleMs: number;
 }
 
 /** The tuning, as recorded in every result file. */
@@ -42,7 +42,7 @@ export const describeTuning = (tuning: StackTuning, engine?: Engine) => ({
   devDynamicConfig: tuning.devDynamicConfig,
   workerEnv: tuning.workerEnv,
   lockkeysWorkers: tuning.lockkeysWorkers ?? null,
-  mutexIdleMs: tuning.mutexIdleMs,
+  lockIdleMs: tuning.lockIdleMs,
 });
 
 /** The apps' environment in every bench stack. */
@@ -50,7 +50,7 @@ const benchEnv = (tuning: StackTuning): NodeJS.ProcessEnv => ({
   LOG_LEVEL: 'warn',
   KEY_COMMAND_GAP_MS: String(GAP_MS),
   LOCK_SIM_MIN_GAP_MS: String(GAP_MS),
-  LOCK_MUTEX_IDLE_MS: String(tuning.mutexIdleMs),
+  LOCK_IDLE_MS: String(tuning.lockIdleMs),
   // The dev API key's budget (120/min) would turn most of a fan-out into 429s.
   RATE_LIMIT_PER_MINUTE: '1000000',
 });
@@ -71,7 +71,7 @@ export class BenchSession {
     private readonly plainBundle: string,
   ) {}
 
-  /** Lock ids never used before in this session: no journal, no mutex of an earlier measurement. */
+  /** Lock ids never used before in this session: no journal, no lock workflow of an earlier measurement. */
   nextLockIds(count: number): number[] {
     const first = this.lastLockId + 1;
     this.lastLockId += count;
@@ -131,17 +131,24 @@ export class BenchSession {
     return (await this.client.workflow.count(query)).count;
   }
 
-  /** Waits until no lock mutex runs (an idle one ends after LOCK_MUTEX_IDLE_MS); returns the ms waited. */
-  async settleMutexes(timeoutMs: number): Promise<{ waitedMs: number; stillRunning: number }> {
-    const startedAt = Date.now();
-    for (;;) {
-      const { count } = await this.client.workflow.count(
-        `WorkflowType = '${LOCK_MUTEX_WORKFLOW}' AND ExecutionStatus = 'Running'`,
-      );
-      if (count === 0 || Date.now() - startedAt > timeoutMs)
-        return { waitedMs: Date.now() - startedAt, stillRunning: count };
-      await sleep(1_000);
+  /**
+   * Ends the locks' workflows a measurement left (empty once its runs closed; they would end on their own after
+   * `LOCK_IDLE_MS`), so the next variant pays for none of their timers. Call it after their histories were sampled.
+   */
+  async endLockWorkflows(): Promise<{ ended: number }> {
+    const ids: string[] = [];
+    for await (const execution of this.client.workflow.list({
+      query: `WorkflowType = '${LOCK_QUEUE_WORKFLOW}' AND ExecutionStatus = 'Running'`,
+    })) {
+      ids.push(execution.workflowId);
     }
+    await mapLimit(ids, 16, (id) =>
+      this.client.workflow
+        .getHandle(id)
+        .terminate('bench: the measurement is over')
+        .catch(() => undefined),
+    );
+    return { ended: ids.length };
   }
 }
 

@@ -25,7 +25,7 @@ benchmarks
   fanout     L locks × 5 keys started at once, for the plain Temporal peer, lockkeys (local) and lockkeys (remote)
              side by side on one stack: time from the first POST to the last key at its lock, keys/s, ratio
              lockkeys/plain, and where the cost goes (history events and workflow tasks per run and per key, from
-             the histories of a sample of runs and their lock mutexes; CPU per process over the level and per key)
+             the histories of a sample of runs and their locks' workflows; CPU per process over the level and per key)
   overhead   one lock, 20 keys per run, rounds one after another, for the same three: gap at the lock minus
              KEY_COMMAND_GAP_MS (median, p99), its parts from the histories, and the same cost figures
   starts     (a) bare client.workflow.start vs (b) POST /BulkAddKeys through the gateway, no worker
@@ -45,14 +45,14 @@ options
   --rounds 3                   overhead runs per variant (each on its own lock)
   --variants plain,local,remote  what to measure side by side (ratios need plain); also direct: lockkeys (local)
                                started with a bare client.workflow.start, to tell the gateway's share apart
-  --history-sample 20          fan-out runs whose histories (and mutexes') are counted
+  --history-sample 20          fan-out runs whose histories (and their locks' workflows') are counted
   --timeout 300                seconds one variant of one level may take before it is reported as broken
   --worker-env NAME=VALUE      extra environment of the lockkeys workers, repeatable: WORKER_MAX_CONCURRENT_ACTIVITIES,
                                WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, WORKER_MAX_CACHED_WORKFLOWS,
                                WORKER_WORKFLOW_TASK_POLLERS, WORKER_ACTIVITY_TASK_POLLERS, KEYS_PER_WORKFLOW_RUN, …
                                (ADD_KEY_ACTIVITY is set by the variant)
   --lockkeys-workers N         lockkeys worker processes (default: dev 1, postgres 2, as the stacks run them)
-  --mutex-idle-ms 60000        LOCK_MUTEX_IDLE_MS; the bench waits for the mutexes to end after each variant
+  --lock-idle-ms 60000         LOCK_IDLE_MS of the workers (after each variant the bench ends the locks' workflows)
   --duration 10 --rate 200 --concurrency 20   starts: seconds per side, fixed rate, concurrency
   --sequential 20 --burst 100  webhooks: runs closing one at a time, then runs closing together
   --runs 1000 --samples 30     listing: closed runs on the lock, timed requests per kind
@@ -81,7 +81,7 @@ const { values, positionals } = parseArgs({
     timeout: { type: 'string', default: '300' },
     'worker-env': { type: 'string', multiple: true, default: [] },
     'lockkeys-workers': { type: 'string' },
-    'mutex-idle-ms': { type: 'string', default: '60000' },
+    'lock-idle-ms': { type: 'string', default: '60000' },
     duration: { type: 'string', default: '10' },
     rate: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '20' },
@@ -162,7 +162,7 @@ function stackTuning(): StackTuning {
     ...(values['lockkeys-workers'] !== undefined && {
       lockkeysWorkers: bounded('lockkeys-workers', values['lockkeys-workers'], 1, 8),
     }),
-    mutexIdleMs: bounded('mutex-idle-ms', values['mutex-idle-ms']!, 1, 3_600_000),
+    lockIdleMs: bounded('lock-idle-ms', values['lock-idle-ms']!, 1, 3_600_000),
   };
 }
 

@@ -14,7 +14,7 @@ export interface FanoutOptions {
   variants: VariantName[];
   /** How long one variant of one level may take before it is reported as broken, with its partial progress. */
   timeoutMs: number;
-  /** Runs whose histories (and their mutexes') are counted. */
+  /** Runs whose histories (and their locks' workflows') are counted. */
   historySample: number;
 }
 
@@ -41,8 +41,8 @@ export interface FanoutResult {
   histories: SampledHistories;
   cpu: CpuSplit;
   processes: Record<string, ProcessUsage>;
-  /** How long the bench waited after the level for the lock mutexes to end. */
-  settle?: { waitedMs: number; stillRunning: number };
+  /** Locks' workflows ended after the level (lockkeys). */
+  locksEnded?: number;
   timeline: { atMs: number; runsClosed: number }[];
 }
 
@@ -108,7 +108,6 @@ export async function fanoutOnce(
     const commands = [...journals.values()].flat();
     const lastAt = commands.reduce((latest, c) => Math.max(latest, c.at), t0);
     const elapsedMs = lastAt - t0;
-    const settle = variant === 'plain' ? undefined : await session.settleMutexes(session.tuning.mutexIdleMs + 60_000);
     const histories = await sampleHistories(
       session,
       variant,
@@ -116,6 +115,7 @@ export async function fanoutOnce(
       options.keysPerLock,
       journals,
     );
+    const locksEnded = variant === 'plain' ? undefined : await session.endLockWorkflows();
     const result: FanoutResult = {
       variant,
       locks,
@@ -134,12 +134,12 @@ export async function fanoutOnce(
       histories,
       cpu: cpuSplit(processes, check.keysAdded),
       processes,
-      ...(settle && { settle }),
+      ...(locksEnded && { locksEnded: locksEnded.ended }),
       timeline,
     };
     log(
       `${label}: ${elapsedMs} ms, ${result.keysPerSecond} keys/s, journal ${describeCheck(check)}` +
-        (settle ? `, mutexes ended ${(settle.waitedMs / 1000).toFixed(0)} s later` : ''),
+        (locksEnded ? `, ${locksEnded.ended} lock workflows ended` : ''),
     );
     return result;
   });

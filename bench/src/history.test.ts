@@ -97,7 +97,7 @@ test('schedule-to-start of each workflow task and activity', () => {
 });
 
 test('history cost counts events, workflow tasks, activity tasks, timers, signals and updates', () => {
-  const mutex = historyOf([
+  const lock = historyOf([
     ['workflowExecutionStartedEventAttributes', 0],
     ['workflowTaskScheduledEventAttributes', 0],
     ['workflowTaskStartedEventAttributes', 1],
@@ -107,7 +107,7 @@ test('history cost counts events, workflow tasks, activity tasks, timers, signal
     ['workflowExecutionSignaledEventAttributes', 5],
     ['signalExternalWorkflowExecutionInitiatedEventAttributes', 6],
   ]);
-  expect(historyCost(mutex)).toEqual({
+  expect(historyCost(lock)).toEqual({
     events: 8,
     workflowTasks: 1,
     activityTasks: 0,
@@ -120,11 +120,11 @@ test('history cost counts events, workflow tasks, activity tasks, timers, signal
   expect(historyCost(remoteRun)).toMatchObject({ events: 14, workflowTasks: 3, activityTasks: 2, timers: 1 });
 });
 
-test('cost per run is the runs’ mean plus their mutexes’ share; per key divides it by the keys of a run', () => {
+test('cost per run is the runs’ mean plus their locks’ workflows’ share; per key divides it by the keys of a run', () => {
   const run = historyCost(remoteRun); // 14 events, 3 tasks
   const bigger = { ...run, events: 16, workflowTasks: 5 };
-  const mutex = { ...sumCost([]), events: 10, workflowTasks: 4 };
-  const cost = runCost([run, bigger], [mutex, mutex], 2);
+  const lock = { ...sumCost([]), events: 10, workflowTasks: 4 };
+  const cost = runCost([run, bigger], [lock, lock], 2);
   expect(cost.run).toMatchObject({ events: 15, workflowTasks: 4 });
   expect(cost.helpers).toMatchObject({ events: 10, workflowTasks: 4 });
   expect(cost.perRun).toMatchObject({ events: 25, workflowTasks: 8 });
@@ -133,32 +133,32 @@ test('cost per run is the runs’ mean plus their mutexes’ share; per key divi
   expect(runCost([run], [], 2).perRun).toEqual(run);
 });
 
-test('the way from POST to the first command: through the lock mutex for lockkeys, straight for the plain peer', () => {
+test('the way from POST to the first command: through the lock’s workflow for lockkeys, straight for the plain peer', () => {
+  const lock = historyOf([
+    ['workflowExecutionStartedEventAttributes', 50],
+    ['workflowTaskScheduledEventAttributes', 50],
+    ['workflowTaskStartedEventAttributes', 60],
+    ['workflowTaskCompletedEventAttributes', 80],
+    ['workflowExecutionUpdateAcceptedEventAttributes', 80],
+    ['workflowExecutionUpdateCompletedEventAttributes', 80],
+  ]);
   const run = historyOf([
     ['workflowExecutionStartedEventAttributes', 100],
     ['workflowTaskScheduledEventAttributes', 100],
     ['workflowTaskStartedEventAttributes', 130],
   ]);
-  const mutex = historyOf([
-    ['workflowExecutionStartedEventAttributes', 150],
-    ['workflowTaskScheduledEventAttributes', 150],
-    ['workflowTaskStartedEventAttributes', 160],
-    ['workflowTaskCompletedEventAttributes', 200],
-    ['workflowExecutionUpdateAcceptedEventAttributes', 200],
-    ['workflowExecutionUpdateCompletedEventAttributes', 200],
-  ]);
-  expect(startBreakdown(run, mutex, T0 + 40, T0 + 260)).toEqual({
-    postToRunStarted: 60,
+  expect(startBreakdown(run, lock, T0 + 40, T0 + 260)).toEqual({
+    postToLockStarted: 10,
+    lockStartedToAdmitted: 30,
+    admittedToRunStarted: 20,
     runStartedToFirstTask: 30,
-    firstTaskToMutexStarted: 20,
-    mutexStartedToGranted: 50,
-    grantedToFirstCommand: 60,
+    firstTaskToFirstCommand: 130,
   });
   expect(startBreakdown(run, undefined, T0 + 40, T0 + 260)).toEqual({
     postToRunStarted: 60,
     runStartedToFirstTask: 30,
     firstTaskToFirstCommand: 130,
   });
-  // A mutex that ran before the run says nothing about this run's start.
-  expect(startBreakdown(historyOf([['workflowTaskStartedEventAttributes', 500]]), mutex, T0, T0 + 600)).toBeUndefined();
+  // A lock's workflow that ran before the POST says nothing about this run's start.
+  expect(startBreakdown(run, lock, T0 + 60, T0 + 600)).toBeUndefined();
 });

@@ -93,7 +93,7 @@ export interface RunCost {
   helpersSampled: number;
   /** Mean of the runs' own histories. */
   run: HistoryCost;
-  /** The helpers' (lock mutexes') histories summed, divided by the runs that used them. */
+  /** The helpers' (the locks' workflows') histories summed, divided by the runs that used them. */
   helpers: HistoryCost;
   perRun: HistoryCost;
   perKey: HistoryCost;
@@ -101,7 +101,7 @@ export interface RunCost {
 
 /**
  * The cost per run and per key of a sample of runs with `keysPerRun` keys each, and of the helper workflows that
- * exactly these runs used (for lockkeys: each run's lock mutex; none for the plain peer).
+ * exactly these runs used (for lockkeys: each run's lock's workflow; none for the plain peer).
  */
 export function runCost(runs: readonly HistoryCost[], helpers: readonly HistoryCost[], keysPerRun: number): RunCost {
   const run = sumCost(runs, runs.length || 1);
@@ -218,22 +218,23 @@ export const GAP_PARTS = [
 
 /** The order run-start parts are printed in. */
 export const START_PARTS = [
+  'postToLockStarted',
+  'lockStartedToAdmitted',
+  'admittedToRunStarted',
   'postToRunStarted',
   'runStartedToFirstTask',
-  'firstTaskToMutexStarted',
-  'mutexStartedToGranted',
-  'grantedToFirstCommand',
   'firstTaskToFirstCommand',
 ] as const;
 
 /**
  * Where the time from a run's POST (or start call) to its first command at the lock goes, from its history and, for
- * lockkeys, its lock mutex's (whose first update answer is the grant). The parts add up to `firstCommandAt −
- * postedAt`. Undefined when the mutex was already running before the run (its start says nothing about this run).
+ * lockkeys, its lock's workflow's (started by the admission, whose first update answer is the run's place). The
+ * parts add up to `firstCommandAt − postedAt`. Undefined when the lock's workflow ran before the POST (its start says
+ * nothing about this run).
  */
 export function startBreakdown(
   run: History,
-  mutex: History | undefined,
+  lock: History | undefined,
   postedAt: number,
   firstCommandAt: number,
 ): Record<string, number> | undefined {
@@ -241,19 +242,18 @@ export function startBreakdown(
   const started = events[0];
   const firstTask = events.find((e) => e.workflowTaskStartedEventAttributes);
   if (started === undefined || firstTask === undefined) return undefined;
-  const parts: Record<string, number> = {
-    postToRunStarted: eventMs(started) - postedAt,
+  const tail = {
     runStartedToFirstTask: eventMs(firstTask) - eventMs(started),
+    firstTaskToFirstCommand: firstCommandAt - eventMs(firstTask),
   };
-  if (mutex === undefined) return { ...parts, firstTaskToFirstCommand: firstCommandAt - eventMs(firstTask) };
-  const mutexStarted = mutex.events?.[0];
-  const granted = mutex.events?.find((e) => e.workflowExecutionUpdateCompletedEventAttributes);
-  if (mutexStarted === undefined || granted === undefined || eventMs(mutexStarted) < eventMs(firstTask))
-    return undefined;
+  if (lock === undefined) return { postToRunStarted: eventMs(started) - postedAt, ...tail };
+  const lockStarted = lock.events?.[0];
+  const admitted = lock.events?.find((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+  if (lockStarted === undefined || admitted === undefined || eventMs(lockStarted) < postedAt) return undefined;
   return {
-    ...parts,
-    firstTaskToMutexStarted: eventMs(mutexStarted) - eventMs(firstTask),
-    mutexStartedToGranted: eventMs(granted) - eventMs(mutexStarted),
-    grantedToFirstCommand: firstCommandAt - eventMs(granted),
+    postToLockStarted: eventMs(lockStarted) - postedAt,
+    lockStartedToAdmitted: eventMs(admitted) - eventMs(lockStarted),
+    admittedToRunStarted: eventMs(started) - eventMs(admitted),
+    ...tail,
   };
 }

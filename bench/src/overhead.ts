@@ -34,7 +34,8 @@ export interface OverheadResult {
   check: JournalCheck;
   histories: SampledHistories;
   cpu: CpuSplit;
-  settle?: { waitedMs: number; stillRunning: number };
+  /** Locks' workflows ended after the variant (lockkeys). */
+  locksEnded?: number;
 }
 
 /** `rounds` runs of `keys` keys, each alone on its own lock, one after another. */
@@ -81,8 +82,8 @@ export async function overheadOnce(
       kinds.remote += breakdown.kinds.remote;
       for (const [part, values] of Object.entries(breakdown.parts)) (parts[part] ??= []).push(...values);
     }
-    const settle = variant === 'plain' ? undefined : await session.settleMutexes(session.tuning.mutexIdleMs + 60_000);
     const sampled = await sampleHistories(session, variant, runs, options.keys, journals, histories);
+    const locksEnded = variant === 'plain' ? undefined : await session.endLockWorkflows();
     const firstAndLast = runs.map(({ lockId, postedAt: posted }) => {
       const journal = journals.get(lockId)!;
       return [
@@ -104,7 +105,7 @@ export async function overheadOnce(
       check,
       histories: sampled,
       cpu: cpuSplit(processes, check.keysAdded),
-      ...(settle && { settle }),
+      ...(locksEnded && { locksEnded: locksEnded.ended }),
     };
     log(
       `${session.engine} overhead ${variant}: median ${result.overheadMs.median} ms, p99 ${result.overheadMs.p99} ms, journal ${describeCheck(check)}`,

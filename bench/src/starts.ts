@@ -30,7 +30,7 @@ interface SideResult {
   processes: Record<string, ProcessUsage>;
 }
 
-/** Lock ids never repeat within a run, so the per-lock mutex is never what is measured. */
+/** Lock ids never repeat within a run, so a lock's queue is never what is measured. */
 let lastLockId = 0;
 const nextLockId = () => ++lastLockId;
 

@@ -35,7 +35,7 @@ export function costGrids(
   items: readonly { label: string; histories: SampledHistories; cpu: CpuSplit }[],
 ): Grid[] {
   const history: Grid = {
-    title: `${title}: history per run (run + its lock mutex) and per key, from the histories of a sample`,
+    title: `${title}: history per run (run + its lock's workflow) and per key, from the histories of a sample`,
     header: [
       'measurement',
       'runs',
@@ -46,8 +46,8 @@ export function costGrids(
       'act tasks/run',
       'local acts/run',
       'timers/run',
-      'mutex events/run',
-      'mutex WFT/run',
+      'lock events/run',
+      'lock WFT/run',
       'WFT s2s p50',
       'WFT s2s p99',
     ],
