@@ -50,9 +50,8 @@ test('defaults follow SPEC', () => {
     maxKeysPerRun: 300,
     lockHolderCheckIntervalMs: 60_000,
     lockIdleMs: 60_000,
-    lockAdmissionsPerRun: 500,
     lockStartMarginMs: 60_000,
-    webhook: { retryWindowMs: 24 * 3_600_000, attemptTimeoutMs: 10_000 },
+    webhook: { retryWindowMs: 24 * 3_600_000, attemptTimeoutMs: 10_000, probeIntervalMs: 30_000 },
   });
   // Unset tuning means "the SDK's defaults": no option is passed at all.
   expect(config.workerTuning).toEqual({});
@@ -88,10 +87,10 @@ test('every variable overrides its default', () => {
     KEYS_PER_WORKFLOW_RUN: '50',
     LOCK_HOLDER_CHECK_MS: '5000',
     LOCK_IDLE_MS: '7000',
-    LOCK_ADMISSIONS_PER_RUN: '40',
     LOCK_START_MARGIN_MS: '2000',
     WEBHOOK_RETRY_HOURS: '2',
     WEBHOOK_TIMEOUT_MS: '3000',
+    WEBHOOK_PROBE_MS: '5000',
     WORKER_MAX_CONCURRENT_ACTIVITIES: '50',
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '20',
     WORKER_MAX_CACHED_WORKFLOWS: '500',
@@ -115,9 +114,8 @@ test('every variable overrides its default', () => {
     maxKeysPerRun: 50,
     lockHolderCheckIntervalMs: 5_000,
     lockIdleMs: 7_000,
-    lockAdmissionsPerRun: 40,
     lockStartMarginMs: 2_000,
-    webhook: { retryWindowMs: 2 * 3_600_000, attemptTimeoutMs: 3_000 },
+    webhook: { retryWindowMs: 2 * 3_600_000, attemptTimeoutMs: 3_000, probeIntervalMs: 5_000 },
   });
   expect(config.workerTuning).toEqual({
     maxConcurrentActivityTaskExecutions: 50,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   collectConfigErrors,
   ConfigError,
@@ -15,12 +14,17 @@ import {
   secret,
   type TemporalConnection,
   text,
+  readConfigFile,
   url,
 } from '@lockkeys/config';
-import { DEFAULT_TASK_QUEUE, DEV_LOCK_BACKEND_TOKEN, type RunSettings } from '@lockkeys/contracts';
-import type { WebhookEndpoints } from '@lockkeys/activities';
+import {
+  DEFAULT_TASK_QUEUE,
+  DEV_LOCK_BACKEND_TOKEN,
+  parseWebhooksFile,
+  type RunSettings,
+  type WebhookEndpoints,
+} from '@lockkeys/contracts';
 import type { RunsWorkerTuning } from '@lockkeys/workflows/worker';
-import { parseWebhooksFile } from './webhooks-file';
 
 export { ConfigError, type LogLevel } from '@lockkeys/config';
 
@@ -75,7 +79,6 @@ const workerEnv = {
   KEYS_PER_WORKFLOW_RUN: integer({ min: 1, max: 100_000, default: 300 }),
   LOCK_HOLDER_CHECK_MS: integer({ min: 1, max: 24 * HOUR_MS, default: 60_000 }),
   LOCK_IDLE_MS: integer({ min: 1, max: 24 * HOUR_MS, default: 60_000 }),
-  LOCK_ADMISSIONS_PER_RUN: integer({ min: 1, max: 10_000, default: 500 }),
   LOCK_START_MARGIN_MS: integer({ min: 1_000, max: 24 * HOUR_MS, default: 60_000 }),
   WORKER_SHUTDOWN_GRACE_MS: integer({ min: 0, max: HOUR_MS, default: 30_000 }),
   WORKER_HEALTH_HOST: text({ default: '127.0.0.1' }),
@@ -90,6 +93,7 @@ const workerEnv = {
   WEBHOOKS_FILE: text(),
   WEBHOOK_RETRY_HOURS: integer({ min: 1, max: 720, default: 24 }),
   WEBHOOK_TIMEOUT_MS: integer({ min: 100, max: 120_000, default: 10_000 }),
+  WEBHOOK_PROBE_MS: integer({ min: 1_000, max: 300_000, default: 30_000 }),
   LOG_LEVEL: logLevel(),
 };
 
@@ -110,7 +114,7 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
   const [token, workerTuning, webhooks] = collectConfigErrors(
     () => lockBackendToken(vars, isProduction),
     () => tuning(vars),
-    () => (vars.WEBHOOKS_FILE === undefined ? new Map() : readWebhooksFile(vars.WEBHOOKS_FILE, isProduction)),
+    () => readWebhooksFile(vars.WEBHOOKS_FILE, isProduction),
     () => {
       if (isProduction && vars.KEY_COMMAND_GAP_MS < MIN_PRODUCTION_COMMAND_GAP_MS) {
         throw new ConfigError(
@@ -142,11 +146,11 @@ export function loadConfig(env: Env = process.env): WorkerConfig {
       maxKeysPerRun: vars.KEYS_PER_WORKFLOW_RUN,
       lockHolderCheckIntervalMs: vars.LOCK_HOLDER_CHECK_MS,
       lockIdleMs: vars.LOCK_IDLE_MS,
-      lockAdmissionsPerRun: vars.LOCK_ADMISSIONS_PER_RUN,
       lockStartMarginMs: vars.LOCK_START_MARGIN_MS,
       webhook: {
         retryWindowMs: vars.WEBHOOK_RETRY_HOURS * HOUR_MS,
         attemptTimeoutMs: vars.WEBHOOK_TIMEOUT_MS,
+        probeIntervalMs: vars.WEBHOOK_PROBE_MS,
       },
     },
     workerTuning,
@@ -223,18 +227,8 @@ function tuning(vars: WorkerVars): WorkerTuning {
   };
 }
 
-function readWebhooksFile(path: string, isProduction: boolean): WebhookEndpoints {
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(
-      `WEBHOOKS_FILE ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'read error'})`,
-    );
-  }
-  try {
-    return parseWebhooksFile(content, { httpsOnly: isProduction });
-  } catch (err) {
-    throw new ConfigError(`WEBHOOKS_FILE ${path}: ${(err as Error).message}`);
-  }
+/** `WEBHOOKS_FILE`, parsed (none: no endpoints). With `NODE_ENV=production` only https endpoints are accepted. */
+function readWebhooksFile(path: string | undefined, httpsOnly: boolean): WebhookEndpoints {
+  if (path === undefined) return new Map();
+  return readConfigFile('WEBHOOKS_FILE', path, (content) => parseWebhooksFile(content, { httpsOnly }));
 }

@@ -130,7 +130,7 @@ export async function admitRun(client: Client, queues: TaskQueues, admission: Ru
       await client.workflow.start<BulkAddKeysWorkflow>(BULK_ADD_KEYS_WORKFLOW, {
         taskQueue: queues.runs,
         workflowId: instanceId,
-        args: [{ ...input, lock: answer.lock, notBefore: answer.notBefore }],
+        args: [{ ...input, lock: answer.lock, ...answer.timing }],
         typedSearchAttributes: new TypedSearchAttributes([
           { key: LOCK_ID_KEY, value: lockId },
           { key: ORG_ID_KEY, value: input.orgId },

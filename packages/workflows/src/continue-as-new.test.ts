@@ -1,8 +1,8 @@
-import { progressQuery } from '@lockkeys/contracts';
+import { lockQueueWorkflowId, progressQuery } from '@lockkeys/contracts';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startDevServer, startRun, testKeys, testSettings, testWorkers, until } from './testing/environment';
-import { ScriptedLockBackend } from './testing/scripted-lock-backend';
+import { gapsBetween, ScriptedLockBackend } from './testing/scripted-lock-backend';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -81,3 +81,20 @@ test('cancel after continue-as-new: keys added before stay added, the rest are c
     await next.result();
   });
 });
+
+test('a lock’s workflow continues as new when the server suggests it, its book with it: every run in acceptance order', async () => {
+  const backend = new ScriptedLockBackend(150);
+  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(100));
+  await workers.runUntil(async () => {
+    // Queued behind a first run that holds the lock a while, so the book is full when the lock continues as new.
+    const runs = [];
+    for (let n = 0; n < 16; n++) runs.push(await startRun(env, taskQueue, { lockId: 44, keys: testKeys(2, n * 10) }));
+    await Promise.all(runs.map((r) => r.result()));
+    expect(backend.commands.map((c) => Math.floor(c.key.keyIndexNumber / 10))).toEqual(
+      Array.from({ length: 16 }, (_, n) => [n, n]).flat(),
+    );
+    for (const gap of gapsBetween(backend.commands)) expect(gap).toBeGreaterThanOrEqual(100);
+    const lockRuns = await runsOf(lockQueueWorkflowId(44));
+    expect(lockRuns.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
+  });
+}, 90_000);

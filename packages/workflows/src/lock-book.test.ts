@@ -1,7 +1,8 @@
 import type { LockQueueState } from '@lockkeys/contracts';
 import { LockBook } from './lock-book';
 
-const book = (over: Partial<LockQueueState> = {}) => new LockBook({ lockId: 1, entries: [], notBefore: 0, ...over });
+const book = (over: Partial<LockQueueState> = {}) =>
+  new LockBook({ lockId: 1, entries: [], timing: { releasedAt: 0, notBefore: 0 }, ...over });
 const request = (instanceId: string, over: { startBy?: number; requestHash?: string; nonce?: string } = {}) => ({
   instanceId,
   startBy: 1_000,
@@ -49,7 +50,7 @@ describe('admission', () => {
     const b = book();
     b.admit(request('a'), 't-a');
     b.admit(request('b'), 't-b');
-    b.remove('a', 0);
+    b.remove('a', { at: 0 });
     b.admit(request('c'), 't-c');
     expect(places(b)).toEqual(['b:queued', 'c:queued']);
     expect(b.grantNext()?.instanceId).toBe('b');
@@ -61,40 +62,44 @@ describe('grants and releases', () => {
     const b = book();
     for (const id of ['a', 'b', 'c']) b.admit(request(id), `t-${id}`);
     expect(b.grantNext()).toBeUndefined(); // a holds it
-    b.remove('a', 100);
+    b.remove('a', { at: 100 });
     expect(b.grantNext()?.instanceId).toBe('b');
     expect(b.grantNext()).toBeUndefined();
-    b.remove('b', 200);
+    b.remove('b', { at: 200 });
     expect(b.grantNext()?.instanceId).toBe('c');
-    expect(b.notBefore).toBe(200);
+    expect(b.timing.releasedAt).toBe(200);
   });
 
-  test('notBefore only grows, and only a holder moves it', () => {
-    const b = book({ notBefore: 500 });
+  test('the release time only grows, and only a holder moves it; a vanished holder sets a bound of its own', () => {
+    const b = book({ timing: { releasedAt: 500, notBefore: 0 } });
     b.admit(request('a'), 't-a');
     b.admit(request('b'), 't-b');
-    b.remove('a', 300);
-    expect(b.notBefore).toBe(500);
-    b.remove('b', 900); // b was queued: it never sent
-    expect(b.notBefore).toBe(500);
+    b.admit(request('c'), 't-c');
+    b.remove('a', { at: 300 });
+    expect(b.timing).toEqual({ releasedAt: 500, notBefore: 0 });
+    b.remove('c', { at: 900 }); // c was queued: it never sent
+    expect(b.timing).toEqual({ releasedAt: 500, notBefore: 0 });
+    b.grantNext();
+    b.remove('b', { notBefore: 7_000 }); // b vanished holding the lock (terminated)
+    expect(b.timing).toEqual({ releasedAt: 500, notBefore: 7_000 });
   });
 
   test('a queued run that closes (cancelled) leaves the queue without touching the lock', () => {
     const b = book();
     for (const id of ['a', 'b', 'c']) b.admit(request(id), `t-${id}`);
-    b.remove('b', 10_000);
+    b.remove('b', { at: 10_000 });
     expect(places(b)).toEqual(['a:holding', 'c:queued']);
-    expect(b.notBefore).toBe(0);
-    b.remove('a', 50);
+    expect(b.timing.releasedAt).toBe(0);
+    b.remove('a', { at: 50 });
     expect(b.grantNext()?.instanceId).toBe('c');
   });
 
   test('removing an unknown run changes nothing', () => {
     const b = book();
     b.admit(request('a'), 't-a');
-    expect(b.remove('zzz', 1_000)).toBeUndefined();
+    expect(b.remove('zzz', { at: 1_000 })).toBeUndefined();
     expect(places(b)).toEqual(['a:holding']);
-    expect(b.notBefore).toBe(0);
+    expect(b.timing.releasedAt).toBe(0);
   });
 });
 
@@ -103,7 +108,7 @@ describe('pause and resume', () => {
     const b = book();
     for (const id of ['a', 'b', 'c']) b.admit(request(id), `t-${id}`);
     b.pause('a', 't-a', 700);
-    expect(b.notBefore).toBe(700);
+    expect(b.timing.releasedAt).toBe(700);
     expect(b.grantNext()?.instanceId).toBe('b');
     b.resume({ ...request('a'), ticket: 't-a2' });
     expect(places(b)).toEqual(['b:holding', 'c:queued', 'a:queued']);
@@ -116,7 +121,7 @@ describe('pause and resume', () => {
     b.admit(request('a'), 't-a');
     b.pause('a', 't-old', 999);
     expect(places(b)).toEqual(['a:holding']);
-    expect(b.notBefore).toBe(0);
+    expect(b.timing.releasedAt).toBe(0);
     b.resume({ ...request('a'), ticket: 't-x' });
     expect(b.find('a')).toMatchObject({ ticket: 't-a', place: 'holding' });
   });
@@ -126,8 +131,8 @@ describe('pause and resume', () => {
     for (const id of ['a', 'b', 'c']) b.admit(request(id), `t-${id}`);
     b.pause('b', 't-b', 5_000);
     b.pause('b', 't-b', 9_000);
-    expect(b.notBefore).toBe(0);
-    b.remove('a', 10);
+    expect(b.timing.releasedAt).toBe(0);
+    b.remove('a', { at: 10 });
     expect(b.grantNext()?.instanceId).toBe('c');
   });
 
@@ -144,8 +149,8 @@ test('the state is all there is: a book over carried state goes on where the oth
   for (const id of ['a', 'b', 'c']) b.admit(request(id), `t-${id}`);
   b.pause('b', 't-b', 0);
   const carried = new LockBook(structuredClone(b.state));
-  carried.remove('a', 400);
+  carried.remove('a', { at: 400 });
   expect(carried.grantNext()?.instanceId).toBe('c');
-  expect(carried.notBefore).toBe(400);
+  expect(carried.timing.releasedAt).toBe(400);
   expect(places(carried)).toEqual(['b:paused', 'c:holding']);
 });

@@ -25,8 +25,8 @@ export class LockBook {
     return this.state.entries.length === 0;
   }
 
-  get notBefore(): number {
-    return this.state.notBefore;
+  get timing(): { releasedAt: number; notBefore: number } {
+    return { ...this.state.timing };
   }
 
   find(instanceId: string): LockEntry | undefined {
@@ -82,11 +82,11 @@ export class LockBook {
     return next;
   }
 
-  /** The run left the lock (paused): it keeps its slot; the lock is free after `notBefore` if it held it. */
-  pause(instanceId: string, ticket: string, notBefore: number): void {
+  /** The run left the lock (paused) at lock time `now`: it keeps its slot; the lock is free, a gap later, if it held it. */
+  pause(instanceId: string, ticket: string, now: number): void {
     const entry = this.find(instanceId);
     if (entry === undefined || entry.ticket !== ticket || entry.place === 'paused') return; // stale: it moved on
-    if (entry.place === 'holding') this.holdUntil(notBefore);
+    if (entry.place === 'holding') this.releasedAt(now);
     entry.place = 'paused';
   }
 
@@ -101,16 +101,22 @@ export class LockBook {
     this.state.entries = [...this.state.entries.filter((e) => e !== entry), resumed];
   }
 
-  /** The run closed, or is gone: its slot is free, and so is the lock, after `notBefore`, if it held it. */
-  remove(instanceId: string, notBefore: number): LockEntry | undefined {
+  /**
+   * The run closed, or is gone: its slot is free, and so is the lock if it held it — a gap after `release.at` (it said
+   * so), or not before `release.notBefore` (it vanished, its last command perhaps still at the lock).
+   */
+  remove(instanceId: string, release: { at: number } | { notBefore: number }): LockEntry | undefined {
     const entry = this.find(instanceId);
     if (entry === undefined) return undefined;
-    if (entry.place === 'holding') this.holdUntil(notBefore);
+    if (entry.place === 'holding') {
+      if ('at' in release) this.releasedAt(release.at);
+      else this.state.timing.notBefore = Math.max(this.state.timing.notBefore, release.notBefore);
+    }
     this.state.entries = this.state.entries.filter((e) => e !== entry);
     return entry;
   }
 
-  private holdUntil(notBefore: number): void {
-    this.state.notBefore = Math.max(this.state.notBefore, notBefore);
+  private releasedAt(at: number): void {
+    this.state.timing.releasedAt = Math.max(this.state.timing.releasedAt, at);
   }
 }

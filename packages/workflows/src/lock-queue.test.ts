@@ -3,10 +3,8 @@ import { AdmissionTimeoutError, admitAtLock, admitRun, LockFullError, type Admit
 import {
   BULK_ADD_KEYS_WORKFLOW,
   LOCK_WORKFLOW_TASK_TIMEOUT_MS,
-  lockQueueWorkflowId,
   taskQueues,
   type BulkAddKeysWorkflow,
-  type RunSettings,
 } from '@lockkeys/contracts';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -112,23 +110,6 @@ test('the bound is exact: 30 admissions at once on an empty lock of 20 admit exa
   });
 }, 90_000);
 
-test('the lock carries its queue across its own continue-as-new: every run in acceptance order', async () => {
-  const backend = new ScriptedLockBackend(150);
-  const settings: RunSettings = testSettings(100, { lockAdmissionsPerRun: 2 });
-  const { workers, taskQueue } = await testWorkers(env, backend, settings);
-  await workers.runUntil(async () => {
-    const runs = [];
-    for (let n = 0; n < 7; n++) runs.push(await admit(taskQueue, 63, testKeys(2, n * 10)));
-    await Promise.all(runs.map((r) => r.handle.result()));
-    expect(backend.commands.map((c) => Math.floor(c.key.keyIndexNumber / 10))).toEqual([
-      0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
-    ]);
-    for (const gap of gapsBetween(backend.commands)) expect(gap).toBeGreaterThanOrEqual(100);
-    const lockRuns = await runsOf(lockQueueWorkflowId(63));
-    expect(lockRuns.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(3);
-  });
-}, 60_000);
-
 test('a place whose run never started (its gateway died between the steps) is freed after its window', async () => {
   const backend = new ScriptedLockBackend();
   const settings = testSettings(100, { lockStartMarginMs: 1_000, lockHolderCheckIntervalMs: 500, lockIdleMs: 500 });
@@ -149,10 +130,10 @@ test('a place whose run never started (its gateway died between the steps) is fr
     const next = await admit(taskQueue, 64);
     expect(next.answer.ahead).toBe(1);
     await next.handle.result();
-    // Freed once its window (1 s) and margin (1 s) passed, at a review: not before.
+    // Freed once its window (1 s) and margin (1 s) passed, at a review (the first one comes after 15 s): not before.
     const firstCommand = backend.commands[0]!.at;
     expect(firstCommand - now).toBeGreaterThanOrEqual(2_000);
-    expect(firstCommand - now).toBeLessThan(10_000);
+    expect(firstCommand - now).toBeLessThan(25_000);
     expect(await exists(orphan)).toBe(false);
   });
 }, 60_000);

@@ -24,6 +24,7 @@ import {
   type LockEntry,
   type LockQueueInput,
   type LockQueueState,
+  type RunSettings,
 } from '@lockkeys/contracts/workflow';
 import { LockBook } from './lock-book';
 
@@ -40,58 +41,53 @@ const { readRunSettings, lookUpRuns } = proxyLocalActivities<Activities>({ start
  * freed. Carries its book across continue-as-new; ends when it has been empty for a while.
  */
 export async function lockQueue(start: LockQueueInput | LockQueueState): Promise<void> {
-  const state: LockQueueState = 'entries' in start ? start : { lockId: start.lockId, entries: [], notBefore: 0 };
+  const state: LockQueueState =
+    'entries' in start ? start : { lockId: start.lockId, entries: [], timing: { releasedAt: 0, notBefore: 0 } };
   const book = new LockBook(state);
-  let admissions = 0;
   let emptySince = book.isEmpty ? Date.now() : undefined;
   const left = (entry: LockEntry | undefined) => {
     if (entry !== undefined && book.isEmpty) emptySince = Date.now();
   };
 
-  // Registered at once: an update that finds no handler when the first activation ends is refused.
+  // Nothing here needs the worker's settings: an admission's task does no more than the admission itself (it is what
+  // a POST waits for). The settings are read at the first review.
   setHandler(
     admitRunUpdate,
     (request): AdmissionAnswer => {
       const entry = book.admit(request, uuid4());
-      if (entry.nonce === request.nonce) admissions++;
       emptySince = undefined;
-      const holding = entry.place === 'holding';
       return {
         requestHash: entry.requestHash,
         nonce: entry.nonce,
-        lock: { ticket: entry.place === 'paused' ? undefined : entry.ticket, holding },
-        notBefore: book.notBefore,
+        lock: { ticket: entry.place === 'paused' ? undefined : entry.ticket, holding: entry.place === 'holding' },
+        timing: book.timing,
         ahead: book.ahead(entry),
       };
     },
     { validator: (request) => refuseIfNeeded(book, request) },
   );
-  const settings = await readRunSettings();
-  /** The earliest next command after a run that just gave the lock back: it was told the lock's answer already. */
-  const afterGap = () => Date.now() + settings.commandGapMs;
-  /** After a run that vanished: its last command may still be at the lock until the command's timeout. */
-  const afterCommandInDoubt = () => afterGap() + settings.addKey.startToCloseTimeoutMs;
-
-  // Signals wait for their handlers: these need the settings.
-  setHandler(runPausedSignal, ({ instanceId, ticket }) => book.pause(instanceId, ticket, afterGap()));
+  setHandler(runPausedSignal, ({ instanceId, ticket }) => book.pause(instanceId, ticket, Date.now()));
   setHandler(runResumedSignal, ({ instanceId, ticket }) => {
     book.resume({ instanceId, ticket, startBy: 0, requestHash: '', nonce: '' });
     emptySince = undefined;
   });
-  setHandler(runClosedSignal, ({ instanceId }) => left(book.remove(instanceId, afterGap())));
+  setHandler(runClosedSignal, ({ instanceId }) => left(book.remove(instanceId, { at: Date.now() })));
 
+  let settings: RunSettings | undefined;
   /** Tells the new holder; retries while its run may still be starting, frees the place once it cannot be. */
   async function tell(entry: LockEntry): Promise<void> {
     for (let backoffMs = 100; book.holder === entry; backoffMs = Math.min(backoffMs * 2, 5_000)) {
       try {
         await getExternalWorkflowHandle(entry.instanceId).signal(lockGrantedSignal, {
           ticket: entry.ticket,
-          notBefore: book.notBefore,
+          timing: book.timing,
         });
         return;
       } catch {
         // Not started yet (its gateway is between the two steps), or gone (terminated): it never sent a command.
-        if (Date.now() > entry.startBy + settings.lockStartMarginMs) return left(book.remove(entry.instanceId, 0));
+        settings ??= await readRunSettings();
+        if (Date.now() > entry.startBy + settings.lockStartMarginMs)
+          return left(book.remove(entry.instanceId, { notBefore: 0 }));
       }
       await sleep(backoffMs, { summary: `${entry.instanceId} is not there yet` });
     }
@@ -102,32 +98,33 @@ export async function lockQueue(start: LockQueueInput | LockQueueState): Promise
    * command may still take; one that closed without being heard of is freed; one still missing after its start
    * window never comes (its gateway died between admission and start).
    */
-  async function lookUpPlaces(): Promise<void> {
+  async function lookUpPlaces({ commandGapMs, addKey, lockStartMarginMs }: RunSettings): Promise<void> {
     if (book.isEmpty) return;
     const found = await lookUpRuns(book.entries.map((entry) => entry.instanceId));
     const now = Date.now();
     for (const entry of [...book.entries]) {
       const where = found[entry.instanceId];
-      if (where === 'vanished') left(book.remove(entry.instanceId, afterCommandInDoubt()));
-      if (where === 'closed') left(book.remove(entry.instanceId, afterGap()));
-      if (where === 'missing' && now > entry.startBy + settings.lockStartMarginMs)
-        left(book.remove(entry.instanceId, 0));
+      if (where === 'vanished') {
+        left(book.remove(entry.instanceId, { notBefore: now + addKey.startToCloseTimeoutMs + commandGapMs }));
+      }
+      if (where === 'closed') left(book.remove(entry.instanceId, { at: now }));
+      if (where === 'missing' && now > entry.startBy + lockStartMarginMs) {
+        left(book.remove(entry.instanceId, { notBefore: 0 }));
+      }
     }
   }
 
-  // One timer at a time, whatever happens: a run's admission and close cost it nothing.
-  const reviewEveryMs = Math.max(
-    settings.commandGapMs,
-    Math.min(settings.lockHolderCheckIntervalMs, settings.lockIdleMs),
-  );
+  // One timer at a time, whatever happens: a run's admission and close cost it nothing. The first review comes after a
+  // fixed while (the settings are not read yet); from then on, every min(LOCK_HOLDER_CHECK_MS, LOCK_IDLE_MS).
   let reviewDue = false;
-  const armReview = () =>
-    void sleep(reviewEveryMs, { summary: 'review the places' }).then(
+  const armReview = (ms: number) =>
+    void sleep(ms, { summary: 'review the places' }).then(
       () => (reviewDue = true),
       () => undefined,
     );
-  armReview();
-  const wantsContinueAsNew = () => admissions >= settings.lockAdmissionsPerRun || workflowInfo().continueAsNewSuggested;
+  armReview(FIRST_REVIEW_MS);
+  // Its history grows by a dozen events a run: the server says when it is time (a few hundred runs).
+  const wantsContinueAsNew = () => workflowInfo().continueAsNewSuggested;
 
   for (;;) {
     const next = book.grantNext();
@@ -140,12 +137,14 @@ export async function lockQueue(start: LockQueueInput | LockQueueState): Promise
     }
     if (reviewDue) {
       reviewDue = false;
+      settings ??= await readRunSettings();
       const idleFor = emptySince === undefined ? 0 : Date.now() - emptySince;
-      if (book.isEmpty && idleFor >= settings.lockIdleMs && Date.now() >= book.notBefore && allHandlersFinished()) {
+      const quietSince = Math.max(book.timing.releasedAt + settings.commandGapMs, book.timing.notBefore);
+      if (book.isEmpty && idleFor >= settings.lockIdleMs && Date.now() >= quietSince && allHandlersFinished()) {
         return;
       }
-      await lookUpPlaces();
-      armReview();
+      await lookUpPlaces(settings);
+      armReview(Math.max(settings.commandGapMs, Math.min(settings.lockHolderCheckIntervalMs, settings.lockIdleMs)));
       continue;
     }
     await condition(
@@ -156,6 +155,9 @@ export async function lockQueue(start: LockQueueInput | LockQueueState): Promise
     );
   }
 }
+
+/** When a lock's workflow first reviews its book: before it has read the worker's settings, which set the rest. */
+const FIRST_REVIEW_MS = 15_000;
 
 /** The `admitRun` validator: a full lock and a request that came too late are refused before anything is recorded. */
 function refuseIfNeeded(book: LockBook, request: AdmissionRequest): void {

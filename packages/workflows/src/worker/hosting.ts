@@ -47,13 +47,13 @@ export interface LockkeysWorkers {
 
 /**
  * One Worker per task queue: runs (`bulkAddKeys`, `addKey` and the run's local activities), the locks' queues
- * (`lockQueue`), webhook deliveries (`deliverWebhook`, `postWebhook`). Separate queues keep an admission — which a
+ * (`lockQueue`), webhook endpoints (`webhookEndpoint`, `deliverWebhookEvents`). Separate queues keep an admission — which a
  * POST waits for — from waiting for a workflow-task slot that runs hold, and a slow receiver out of the lock
  * commands' slots.
  */
 export async function createLockkeysWorkers(options: LockkeysWorkersOptions): Promise<LockkeysWorkers> {
   const queues = taskQueues(options.taskQueue);
-  const { readRunSettings, lookUpRuns, addKey, announceRunClosed, postWebhook } = options.activities;
+  const { readRunSettings, lookUpRuns, addKey, announceRunClosed, deliverWebhookEvents } = options.activities;
   const common = {
     connection: options.connection,
     namespace: options.namespace,
@@ -70,9 +70,20 @@ export async function createLockkeysWorkers(options: LockkeysWorkersOptions): Pr
         activities: { readRunSettings, addKey, announceRunClosed },
       })),
     serves('locks') &&
-      (await Worker.create({ ...common, taskQueue: queues.locks, activities: { readRunSettings, lookUpRuns } })),
+      (await Worker.create({
+        ...common,
+        taskQueue: queues.locks,
+        activities: { readRunSettings, lookUpRuns },
+        // Most of a lock's tasks are a new lock's first (an admission a POST waits for): poll the normal queue as
+        // much as the sticky one (the SDK's default gives it a fifth of the pollers).
+        nonStickyToStickyPollRatio: 1,
+      })),
     serves('webhooks') &&
-      (await Worker.create({ ...common, taskQueue: queues.webhooks, activities: { readRunSettings, postWebhook } })),
+      (await Worker.create({
+        ...common,
+        taskQueue: queues.webhooks,
+        activities: { readRunSettings, deliverWebhookEvents },
+      })),
   ].filter((worker): worker is Worker => worker !== false);
   const shutdown = () => {
     for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
