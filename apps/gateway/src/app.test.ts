@@ -7,6 +7,7 @@ import {
   methodsByPath,
   runListSchema,
   runStatusBodySchema,
+  webhookListSchema,
   type OperationId,
   type ResponseDeclaration,
   type RunList,
@@ -229,6 +230,59 @@ describe('GET /locks/:lockId/BulkAddKeys/:instanceId and POST .../cancel', () =>
       expect(answer.headers['retry-after']).toBe('5');
     }
     expect(gateway.runs.cancelled).toEqual([]);
+  });
+});
+
+describe('GET /webhooks', () => {
+  const gateway = gatewayPerTest(config);
+  const failing = {
+    url: 'https://hooks.example.com/lockkeys',
+    state: 'failing' as const,
+    since: '2026-12-02T10:00:00.000Z',
+    pending: 300,
+    oldestPendingAt: '2026-12-02T10:00:00.000Z',
+    lastError: 'hooks.example.com did not answer',
+  };
+
+  test("the caller's organization's endpoints only, as the service reads them; none is an empty list", async () => {
+    gateway.runs.endpoints.set('acme', [failing]);
+    const answer = await call(gateway, { method: 'GET', path: '/webhooks' });
+    expect(answer.status).toBe(200);
+    expect(webhookListSchema.parse(answer.body)).toEqual({ webhooks: [failing] });
+    const globex = await call(gateway, {
+      method: 'GET',
+      path: '/webhooks',
+      headers: { 'x-api-key': GLOBEX_KEY },
+    });
+    expect(globex.body).toEqual({ webhooks: [] });
+    expect(gateway.runs.calls).toEqual([
+      { method: 'webhooks', orgId: 'acme' },
+      { method: 'webhooks', orgId: 'globex' },
+    ]);
+  });
+
+  test.each([
+    ['no credentials', { authorization: undefined, 'x-api-key': undefined }, 401],
+    ['no API key', { 'x-api-key': undefined }, 401],
+    [
+      'a JWT org claim of another organization',
+      { authorization: `Bearer ${jwtFor({ sub: 'a', org: 'globex' })}` },
+      403,
+    ],
+  ] as const)('%s: %s, nothing asked', async (_name, headers, status) => {
+    const answer = await call(gateway, { method: 'GET', path: '/webhooks', headers });
+    expect(answer.status).toBe(status);
+    expect(gateway.runs.calls).toEqual([]);
+  });
+
+  test('503 when Temporal is unreachable; POST is 405 with Allow', async () => {
+    gateway.runs.unavailable = true;
+    const answer = await call(gateway, { method: 'GET', path: '/webhooks' });
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('5');
+    const post = await call(gateway, { method: 'POST', path: '/webhooks', body: null });
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe('GET, HEAD');
   });
 });
 

@@ -33,7 +33,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './errors';
-import { createGatewayMetrics, type GatewayMetrics, requestMetrics } from './metrics';
+import { createGatewayMetrics, type GatewayMetrics, requestMetrics, watchWebhookEndpoints } from './metrics';
 import { createOpenApiDocument } from './openapi';
 import { createRouteResolver } from './route-labels';
 import type { RunRef, RunService } from './runs';
@@ -114,6 +114,7 @@ const locals = (res: Response) => res.locals as GatewayLocals;
  */
 export function createApp({ config, runs, logger, metrics = createGatewayMetrics() }: AppDependencies): Express {
   const authenticator = createAuthenticator(config);
+  watchWebhookEndpoints(metrics, [...config.webhooks.keys()], runs);
   const routes = httpRoutes(config.limits);
   // Built once at start-up: a schema that cannot be documented fails here, not on the first request.
   const openApiJson = JSON.stringify(createOpenApiDocument(routes, config.limits));
@@ -172,6 +173,9 @@ export function createApp({ config, runs, logger, metrics = createGatewayMetrics
       context.log.info({ apiKeyId: context.principal.apiKeyId }, 'bulkAddKeys resume requested');
       return { status: 202, body: await runs.resume(runRef(params, context)) };
     },
+    async listWebhooks(_request, { principal }) {
+      return { status: 200, body: { webhooks: await runs.webhooks(principal.orgId) } };
+    },
     async healthz() {
       return { status: 200, body: { status: 'ok' } };
     },
@@ -205,10 +209,10 @@ export function createApp({ config, runs, logger, metrics = createGatewayMetrics
       next();
     });
   }
-  // Everything under /locks needs credentials, checked before the path or body is even looked at; the rate
-  // limit comes right after, keyed by API key, so anonymous floods never spend a customer's budget.
+  // Everything under /locks and /webhooks needs credentials, checked before the path or body is even looked at; the
+  // rate limit comes right after, keyed by API key, so anonymous floods never spend a customer's budget.
   app.use(
-    '/locks',
+    ['/locks', '/webhooks'],
     authenticate(authenticator, metrics),
     perApiKeyRateLimit(config.limits.rateLimitPerMinute, logger, metrics),
   );
@@ -243,7 +247,7 @@ function inputParsers(
   const { params, query, headers, body } = declaration.request;
   const parsers: RequestHandler[] = [startParsing];
   if (params !== undefined) parsers.push(parseParams(params));
-  if (declaration.authenticated) parsers.push(authorizeLock(authenticator));
+  if (declaration.authenticated) parsers.push(authorize(authenticator, params?.shape.lockId !== undefined));
   if (params !== undefined) parsers.push(rejectInvalidParams);
   if (body !== undefined) {
     parsers.push(requireJsonContentType, rejectDeclaredOversizeBody(config.limits.maxBodyBytes));
@@ -314,12 +318,15 @@ const rejectInvalidParams: RequestHandler = (_req, res, next) => {
   next();
 };
 
-function authorizeLock(authenticator: Authenticator): RequestHandler {
+/** The principal may act: its token's organization is its key's, and (on a lock's route) the key may manage the lock. */
+function authorize(authenticator: Authenticator, onLock: boolean): RequestHandler {
   return (_req, res, next) => {
     const { principal } = locals(res);
     const lockId = (parsedOf(res).params as { lockId?: number }).lockId;
-    if (principal === undefined || lockId === undefined) throw new Error('route wiring: principal or lockId missing');
-    authenticator.authorize(principal, lockId);
+    if (principal === undefined || (onLock && lockId === undefined)) {
+      throw new Error('route wiring: principal or lockId missing');
+    }
+    authenticator.authorize(principal, onLock ? lockId : undefined);
     next();
   };
 }

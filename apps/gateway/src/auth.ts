@@ -58,8 +58,8 @@ export interface Principal {
 export interface Authenticator {
   /** Throws {@link UnauthorizedError} unless both the bearer JWT and the API key are valid. */
   authenticate(authorization: string | undefined, apiKey: string | string[] | undefined): Principal;
-  /** Throws {@link ForbiddenError} unless the principal may manage `lockId`. */
-  authorize(principal: Principal, lockId: number): void;
+  /** Throws {@link ForbiddenError} unless the token's organization is the key's and (given `lockId`) the key may manage it. */
+  authorize(principal: Principal, lockId?: number): void;
 }
 
 /** sha256 of a presented API key, as lowercase hex (the form `API_KEYS_FILE` stores). */
@@ -268,6 +268,7 @@ export function createAuthenticator(config: AuthSettings): Authenticator {
       if (principal.orgClaim !== undefined && principal.orgClaim !== principal.orgId) {
         throw new ForbiddenError("The token's organization does not match the API key's organization");
       }
+      if (lockId === undefined) return; // a route about the organization, not a lock (`/webhooks`)
       const entry = apiKeysById.get(principal.apiKeyId);
       if (entry === undefined || (entry.locks !== '*' && !entry.locks.has(lockId))) {
         throw new ForbiddenError(`This API key may not manage lock ${lockId}`);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   collectConfigErrors,
   ConfigError,
@@ -9,6 +8,7 @@ import {
   loadTemporalConnection,
   oneOf,
   parseEnv,
+  readConfigFile,
   type ParsedEnv,
   port,
   secret,
@@ -16,7 +16,14 @@ import {
   text,
 } from '@lockkeys/config';
 import { MIN_ADMISSION_TIMEOUT_MS } from '@lockkeys/admission';
-import { DEFAULT_TASK_QUEUE, DEV_API_KEY, DEV_JWT_SECRET, DEV_ORG_ID } from '@lockkeys/contracts';
+import {
+  DEFAULT_TASK_QUEUE,
+  DEV_API_KEY,
+  DEV_JWT_SECRET,
+  DEV_ORG_ID,
+  parseWebhooksFile,
+  type WebhookEndpoints,
+} from '@lockkeys/contracts';
 import {
   type ApiKeyRecord,
   JWT_ALGORITHMS,
@@ -42,6 +49,8 @@ export interface GatewayConfig {
   jwt: JwtVerification;
   /** Accepted API keys, as hashes only. */
   apiKeys: readonly ApiKeyRecord[];
+  /** The organizations' webhook endpoints (`WEBHOOKS_FILE`, the worker's file): what `GET /webhooks` shows. */
+  webhooks: WebhookEndpoints;
   /** Where {@link apiKeys} came from (a file path or the built-in dev key), for the start-up log. */
   apiKeysSource: string;
   /**
@@ -86,7 +95,8 @@ const gatewayEnv = {
   MAX_BODY_BYTES: integer({ min: 1024, max: 100 * 1024 * 1024, default: 1024 * 1024 }),
   RATE_LIMIT_PER_MINUTE: integer({ min: 1, max: 1_000_000, default: 120 }),
   MAX_ACTIVE_RUNS_PER_LOCK: integer({ min: 1, max: 1000, default: 20 }),
-  ADMISSION_TIMEOUT_MS: integer({ min: MIN_ADMISSION_TIMEOUT_MS, max: 120_000, default: 20_000 }),
+  WEBHOOKS_FILE: text(),
+  ADMISSION_TIMEOUT_MS: integer({ min: MIN_ADMISSION_TIMEOUT_MS, max: 300_000, default: 60_000 }),
   LOG_LEVEL: logLevel(),
 };
 
@@ -144,6 +154,12 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       ...(vars.JWT_AUDIENCE !== undefined && { audience: vars.JWT_AUDIENCE }),
     },
     apiKeys,
+    webhooks:
+      vars.WEBHOOKS_FILE === undefined
+        ? new Map()
+        : readConfigFile('WEBHOOKS_FILE', vars.WEBHOOKS_FILE, (content) =>
+            parseWebhooksFile(content, { httpsOnly: isProduction }),
+          ),
     apiKeysSource: vars.API_KEYS_FILE ?? 'built-in development key',
     temporal: { ...temporal, taskQueue: vars.TEMPORAL_TASK_QUEUE },
     limits: {
@@ -186,17 +202,4 @@ function jwtVerification(vars: EnvVars): Pick<GatewayConfig['jwt'], 'algorithm' 
   }
 }
 
-function readApiKeysFile(path: string): ApiKeyRecord[] {
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'read error';
-    throw new ConfigError(`API_KEYS_FILE ${path}: cannot be read (${code})`);
-  }
-  try {
-    return parseApiKeysFile(content);
-  } catch (err) {
-    throw new ConfigError(`API_KEYS_FILE ${path}: ${(err as Error).message}`);
-  }
-}
+const readApiKeysFile = (path: string) => readConfigFile('API_KEYS_FILE', path, parseApiKeysFile);

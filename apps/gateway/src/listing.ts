@@ -7,9 +7,9 @@ import {
   type RunListItem,
   type RunSummary,
 } from '@lockkeys/contracts';
+import { CLOSED_STATUS, createdAtOf, RUNNING, timestampOf, type RunRecord } from '@lockkeys/run-status';
 import { ListingCursors, type ListingPosition, type ListingScope } from './cursor';
-import { timestampOf } from './run-history';
-import { CLOSED_STATUS, RUNNING, type RunRecord, type RunStatusReader } from './run-status';
+import type { RunStatusReader } from './run-status';
 import type { RunService } from './runs';
 import type { TemporalSession } from './temporal-client';
 
@@ -44,7 +44,7 @@ export function createListing(
         instanceId: run.instanceId,
         lockId: run.lockId,
         status: CLOSED_STATUS[run.status] ?? 'errored',
-        createdAt: runs.createdAtOf(run),
+        createdAt: createdAtOf(run),
         closedAt: run.closeTime?.toISOString() ?? null,
         summary,
       };

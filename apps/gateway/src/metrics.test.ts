@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { sign } from 'jsonwebtoken';
 import { AUTH_FAILURE_REASONS } from './errors';
 import { type Outgoing, parsePrometheusText, type PromSample, sampleValue, send } from '@lockkeys/testing';
+import { FakeRunService } from './testing/fake-run-service';
 import { configForSuite, gatewayPerTest, startGateway, type TestGateway } from './testing/gateway-harness';
 
 const SECRET = 'metrics-test-secret-0123456789-abcdefg';
@@ -163,5 +164,41 @@ describe('GET /metrics', () => {
         status: 'aborted',
       }),
     ).toBe(1);
+  });
+});
+
+describe('webhook endpoints on /metrics', () => {
+  test('pending and failing per organization with an endpoint, read at scrape time; one that cannot be read is left out', async () => {
+    const endpoints = new Map([
+      ['acme', { url: 'https://hooks.example.com/a', secret: `whsec_${Buffer.alloc(32).toString('base64')}` }],
+      ['globex', { url: 'https://hooks.example.com/g', secret: `whsec_${Buffer.alloc(32).toString('base64')}` }],
+    ]);
+    const runs = new FakeRunService();
+    const shown = { url: '', since: null, oldestPendingAt: null, lastError: null };
+    runs.endpoints.set('acme', [{ ...shown, state: 'failing', pending: 300 }]);
+    runs.endpoints.set('globex', [{ ...shown, state: 'healthy', pending: 0 }]);
+    const gateway = await startGateway({ ...config(), webhooks: endpoints }, runs);
+    try {
+      let samples = await scrape(gateway);
+      expect(sampleValue(samples, 'lockkeys_webhook_pending', { org: 'acme' })).toBe(300);
+      expect(sampleValue(samples, 'lockkeys_webhook_failing', { org: 'acme' })).toBe(1);
+      expect(sampleValue(samples, 'lockkeys_webhook_pending', { org: 'globex' })).toBe(0);
+      expect(sampleValue(samples, 'lockkeys_webhook_failing', { org: 'globex' })).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      runs.unavailable = true;
+      samples = await scrape(gateway);
+      expect(samples.filter((s) => s.name.startsWith('lockkeys_webhook_'))).toEqual([]);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('no endpoint configured: no webhook series at all', async () => {
+    const gateway = await startGateway(config());
+    try {
+      expect((await scrape(gateway)).filter((s) => s.name.startsWith('lockkeys_webhook_'))).toEqual([]);
+    } finally {
+      await gateway.close();
+    }
   });
 });

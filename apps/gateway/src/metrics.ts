@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RunService } from './runs';
 import { AUTH_FAILURE_REASONS } from './errors';
 
 /** Label set of the HTTP request metrics. */
@@ -21,8 +22,8 @@ export interface GatewayMetrics {
   readonly rateLimited: Counter;
 }
 
-// Up to the 30 s request timeout: a start waits up to 10 s for Temporal, so the default 10 s top bucket is too low.
-const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// A POST waits for its admission up to ADMISSION_TIMEOUT_MS (60 s by default): the default 10 s top bucket is too low.
+const DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 // Methods get their own label value; anything else the HTTP parser lets through is `other`.
 const LABELLED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -94,4 +95,49 @@ export function requestMetrics(metrics: GatewayMetrics, routeOf: (req: Request) 
     res.once('close', () => observe('aborted'));
     next();
   };
+}
+
+/**
+ * `lockkeys_webhook_pending{org}` and `lockkeys_webhook_failing{org}` (1 while failing), read from each configured
+ * organization's endpoint at scrape time (its workflow's query, as `GET /webhooks` reads it). An endpoint that cannot
+ * be read during a scrape (Temporal down) is left out of that scrape rather than shown as healthy.
+ */
+export function watchWebhookEndpoints(
+  metrics: GatewayMetrics,
+  orgIds: readonly string[],
+  runs: Pick<RunService, 'webhooks'>,
+) {
+  if (orgIds.length === 0) return;
+  const registers = [metrics.registry];
+  // One reading serves both gauges of a scrape: it is kept for a second.
+  let reading: { at: number; values: Promise<Map<string, { pending: number; failing: number }>> } | undefined;
+  const readAll = async () => {
+    const byOrg = new Map<string, { pending: number; failing: number }>();
+    for (const orgId of orgIds) {
+      const [endpoint] = await runs.webhooks(orgId).catch(() => []);
+      if (endpoint) byOrg.set(orgId, { pending: endpoint.pending, failing: endpoint.state === 'failing' ? 1 : 0 });
+    }
+    return byOrg;
+  };
+  const read = () => {
+    if (reading === undefined || Date.now() - reading.at > 1_000) reading = { at: Date.now(), values: readAll() };
+    return reading.values;
+  };
+  const gauge = (name: string, help: string, field: 'pending' | 'failing') =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['org'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const [org, values] of await read()) this.set({ org }, values[field]);
+      },
+    });
+  gauge('lockkeys_webhook_pending', 'Completion webhook events waiting at the organization’s endpoint.', 'pending');
+  gauge(
+    'lockkeys_webhook_failing',
+    '1 while the organization’s webhook endpoint is failing (being probed), else 0.',
+    'failing',
+  );
 }

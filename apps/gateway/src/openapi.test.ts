@@ -65,6 +65,7 @@ describe('GET /openapi.json', () => {
       'GET /metrics',
       'GET /openapi.json',
       'GET /readyz',
+      'GET /webhooks',
       'POST /locks/{lockId}/BulkAddKeys',
       'POST /locks/{lockId}/BulkAddKeys/{instanceId}/cancel',
       'POST /locks/{lockId}/BulkAddKeys/{instanceId}/pause',
@@ -112,6 +113,7 @@ describe('GET /openapi.json', () => {
     'POST /locks/{lockId}/BulkAddKeys/{instanceId}/pause': [400, 401, 403, 404, 409, 429, 500, 503],
     'POST /locks/{lockId}/BulkAddKeys/{instanceId}/resume': [400, 401, 403, 404, 409, 429, 500, 503],
     'POST /locks/{lockId}/BulkAddKeys/{instanceId}/cancel': [400, 401, 403, 404, 409, 429, 500, 503],
+    'GET /webhooks': [401, 403, 429, 500, 503],
     'GET /healthz': [],
     'GET /readyz': [503],
     'GET /metrics': [500],
@@ -149,7 +151,7 @@ describe('GET /openapi.json', () => {
       for (const operation of Object.values(operations)) {
         expect([path, operation.security]).toEqual([
           path,
-          path.startsWith('/locks/') ? [{ bearerJwt: [], apiKey: [] }] : [],
+          path.startsWith('/locks/') || path === '/webhooks' ? [{ bearerJwt: [], apiKey: [] }] : [],
         ]);
       }
     }

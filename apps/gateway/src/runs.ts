@@ -1,4 +1,4 @@
-import type { BulkAddKeysInput, RunList, RunStatus, RunStatusBody } from '@lockkeys/contracts';
+import type { BulkAddKeysInput, RunList, RunStatus, RunStatusBody, WebhookEndpointStatus } from '@lockkeys/contracts';
 
 /** Which run a caller asks about, and who asks: a run of another organization or lock is not found. */
 export interface RunRef {
@@ -30,7 +30,8 @@ export interface ListRunsRequest {
 }
 
 /**
- * The gateway's whole view of Temporal: start, list, read, cancel, pause and resume `bulkAddKeys` runs. Tests
+ * The gateway's whole view of Temporal: start, list, read, cancel, pause and resume `bulkAddKeys` runs, and the
+ * organizations' webhook endpoints. Tests
  * pass a fake. Every method throws {@link TemporalUnavailableError} when Temporal cannot be reached.
  */
 export interface RunService {
@@ -49,6 +50,8 @@ export interface RunService {
   pause(ref: RunRef): Promise<RunStatusBody>;
   /** Resumes a paused run (any other stays as it is). Throws {@link RunNotFoundError}, {@link RunAlreadyClosedError}. */
   resume(ref: RunRef): Promise<RunStatusBody>;
+  /** The organization's webhook endpoints and how their deliveries stand (none: no endpoint configured). */
+  webhooks(orgId: string): Promise<WebhookEndpointStatus[]>;
   /** True when Temporal answers; never throws. */
   ready(): Promise<boolean>;
   /** Releases the connection; once, at shutdown. */

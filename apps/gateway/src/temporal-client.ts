@@ -21,7 +21,7 @@ export interface TemporalRunServiceOptions {
 }
 
 /** What the gateway's Temporal config must hold. */
-export type TemporalServiceConfig = Pick<GatewayConfig, 'limits'> & {
+export type TemporalServiceConfig = Pick<GatewayConfig, 'limits' | 'webhooks'> & {
   temporal: Pick<GatewayConfig['temporal'], 'connectionOptions' | 'namespace' | 'taskQueue'>;
   jwt: Pick<GatewayConfig['jwt'], 'key'>;
 };

@@ -159,9 +159,8 @@ const runSettings = (over: Partial<RunSettings> = {}): RunSettings => ({
   maxKeysPerRun: 1_000,
   lockHolderCheckIntervalMs: 5_000,
   lockIdleMs: 1_000,
-  lockAdmissionsPerRun: 100,
   lockStartMarginMs: 60_000,
-  webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 2_000 },
+  webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 2_000, probeIntervalMs: 30_000 },
   ...over,
 });
 
@@ -532,7 +531,8 @@ describe('with a Temporal dev server and real workers', () => {
       await handleOf(runs[0]!.instanceId).terminate('test: the run closes');
       const next = await eventually(
         () => stack.service.start(request(lockId, keysOf(lockId, 1))),
-        10_000,
+        // The lock finds a terminated run at its review (the first one 15 s after it started).
+        30_000,
         'a start once a run closed',
       );
       expect(next.replayed).toBe(false);

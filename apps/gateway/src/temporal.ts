@@ -3,6 +3,7 @@ import { createListing } from './listing';
 import { createRunStatusReader } from './run-status';
 import type { RunService } from './runs';
 import { openTemporalSession, type TemporalRunServiceOptions, type TemporalServiceConfig } from './temporal-client';
+import { createWebhookReader } from './webhooks';
 
 export { idempotentInstanceId, newInstanceId, requestHash } from './admission';
 export { TemporalUnavailableError } from './runs';
@@ -10,7 +11,8 @@ export type { TemporalRunServiceOptions } from './temporal-client';
 
 /**
  * The real {@link RunService}, on the process's one Temporal connection: admission at the lock's workflow
- * (`admission.ts`), each run's status and control (`run-status.ts`), listings from visibility (`listing.ts`).
+ * (`admission.ts`), each run's status and control (`run-status.ts`), listings from visibility (`listing.ts`), the
+ * organizations' webhook endpoints (`webhooks.ts`).
  */
 export function createTemporalRunService(
   config: TemporalServiceConfig,
@@ -26,6 +28,7 @@ export function createTemporalRunService(
     cancel: runs.cancel,
     pause: runs.pause,
     resume: runs.resume,
+    webhooks: createWebhookReader(session, config.webhooks),
 
     async ready() {
       try {

@@ -1,4 +1,3 @@
 /** The lockkeys worker: configuration and factory (main.ts runs it). */
 export * from './config';
 export * from './worker';
-export * from './webhooks-file';

@@ -1,22 +1,34 @@
 import { Context } from '@temporalio/activity';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import {
-  DELIVER_WEBHOOK_WORKFLOW,
   FINAL_LOCK_BACKEND_FAILURES,
-  webhookWorkflowId,
+  WEBHOOK_ENDPOINT_WORKFLOW,
+  webhookEndpointWorkflowId,
+  webhookEventSignal,
   type AddKeyFailureDetails,
   type AddKeyInput,
   type AddKeyResult,
-  type DeliverWebhookInput,
-  type DeliverWebhookWorkflow,
+  type RunClosedEventType,
+  type WebhookBatchOutcome,
+  type WebhookEndpointWorkflow,
+  type WebhookEndpoints,
+  type WebhookEvent,
   type RunSettings,
   type RunWhereabouts,
   type TaskQueues,
   WEBHOOK_DELIVERIES_METRIC,
 } from '@lockkeys/contracts';
 import { LockBackendError, type LockBackend } from './lock-backend';
-import { runClosedEvent, type RunClosing, type WebhookEndpoints, WebhookSender } from './webhooks';
+import { ClosedRuns } from './closed-runs';
+import { runClosedEvent, webhookIdOf, WebhookSender } from './webhooks';
+
+/** What a run says of itself when it closes, for its webhook. */
+export interface RunClosing {
+  type: RunClosedEventType;
+  instanceId: string;
+  orgId: string;
+}
 
 export interface ActivityDependencies {
   lockBackend: LockBackend;
@@ -32,6 +44,7 @@ export interface ActivityDependencies {
 export function createActivities({ lockBackend, runSettings, temporal, webhooks }: ActivityDependencies) {
   const { client, taskQueues } = temporal;
   const sender = new WebhookSender(webhooks.endpoints, webhooks.attemptTimeoutMs);
+  const closedRuns = new ClosedRuns(client);
   const gaps = new CommandGaps();
   return {
     /** Worker-side settings of a run, recorded in its history (called as a local activity). */
@@ -109,42 +122,59 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
     },
 
     /**
-     * Starts the delivery of the organization's completion webhook for a run that just closed (local activity).
-     * Once per run: the delivery's workflow ID is the run's, so a retried announcement starts nothing twice.
+     * Announces a run's closing to its organization's endpoint (local activity of the run, just before it closes):
+     * signal-with-start of the endpoint's workflow, so it starts if none runs. The event's `webhook-id` is derived
+     * from the run, so a repeated announcement is the same event (the endpoint keeps it once).
      */
     async announceRunClosed(closing: RunClosing): Promise<{ announced: boolean }> {
       if (!webhooks.endpoints.has(closing.orgId)) return { announced: false };
-      const input: DeliverWebhookInput = runClosedEvent(closing, new Date());
-      try {
-        await client.workflow.start<DeliverWebhookWorkflow>(DELIVER_WEBHOOK_WORKFLOW, {
-          workflowId: webhookWorkflowId(closing.instanceId),
-          taskQueue: taskQueues.webhooks,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          staticSummary: `${closing.type} of ${closing.instanceId} to org ${closing.orgId}`,
-        });
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      }
+      const event: WebhookEvent = {
+        webhookId: webhookIdOf(closing.instanceId, closing.type),
+        instanceId: closing.instanceId,
+        type: closing.type,
+        announcedAt: Date.now(),
+      };
+      await client.workflow.signalWithStart<WebhookEndpointWorkflow, [WebhookEvent]>(WEBHOOK_ENDPOINT_WORKFLOW, {
+        workflowId: webhookEndpointWorkflowId(closing.orgId),
+        taskQueue: taskQueues.webhooks,
+        args: [{ orgId: closing.orgId }],
+        signal: webhookEventSignal,
+        signalArgs: [event],
+        staticSummary: `Completion webhooks of org ${closing.orgId}, in order`,
+      });
       return { announced: true };
     },
 
-    /** One delivery attempt of a webhook; a failure says why, and the delivery workflow decides when to retry. */
-    async postWebhook(attempt: DeliverWebhookInput & { attempt: number }): Promise<{ status: number }> {
-      const deliveries = Context.current().metricMeter.createCounter(
+    /**
+     * Delivers `events` to the organization's endpoint, one after another, each built from its run as Temporal keeps
+     * it and signed; stops at the first that is not delivered (the endpoint's workflow backs off and tries it again).
+     * A heartbeat after each says how far it got, so a worker that dies mid-batch costs a resend, never an event.
+     */
+    async deliverWebhookEvents({
+      orgId,
+      events,
+    }: {
+      orgId: string;
+      events: WebhookEvent[];
+    }): Promise<WebhookBatchOutcome> {
+      const context = Context.current();
+      const deliveries = context.metricMeter.createCounter(
         WEBHOOK_DELIVERIES_METRIC.name,
         WEBHOOK_DELIVERIES_METRIC.unit,
         WEBHOOK_DELIVERIES_METRIC.description,
       );
-      try {
-        const status = await sender.send(attempt);
+      for (const [delivered, event] of events.entries()) {
+        try {
+          const body = await closedRuns.statusOf(event.instanceId);
+          await sender.send(runClosedEvent(orgId, body, event.type));
+        } catch (error) {
+          deliveries.add(1, { outcome: 'failed' });
+          return { delivered, failure: error instanceof Error ? error.message : String(error) };
+        }
         deliveries.add(1, { outcome: 'delivered' });
-        return { status };
-      } catch (error) {
-        deliveries.add(1, { outcome: 'failed' });
-        throw error;
+        context.heartbeat(delivered + 1);
       }
+      return { delivered: events.length };
     },
   };
 }

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebhookFailureType, runClosedEventSchema } from '@lockkeys/contracts';
+import { WebhookFailureType, runClosedEventSchema, type RunStatusBody } from '@lockkeys/contracts';
 import { Webhook } from 'standardwebhooks';
-import { runClosedEvent, WebhookSender } from './webhooks';
+import { runClosedEvent, webhookIdOf, WebhookSender } from './webhooks';
 
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-length').toString('base64')}`;
 
@@ -35,49 +35,43 @@ async function receiver(behaviour: (req: IncomingMessage, res: ServerResponse) =
   };
 }
 
-const closing = {
-  type: 'bulkAddKeys.complete' as const,
+/** A closed run's status body, as the gateway would answer it. */
+const closed: RunStatusBody = {
   instanceId: 'lock-7-abc',
-  orgId: 'acme',
   lockId: 7,
+  status: 'complete',
   createdAt: '2026-12-01T10:00:00.000Z',
+  closedAt: '2026-12-01T10:00:05.000Z',
+  summary: { total: 2, added: 1, failed: 1, pending: 0, cancelled: 0 },
   keys: [
-    { keyUuid: 'k1', keyIndexNumber: 1, userId: 'u1', status: 'added' as const, attempts: 1, error: null },
+    { keyUuid: 'k1', keyIndexNumber: 1, userId: 'u1', status: 'added', attempts: 1, error: null },
     {
       keyUuid: 'k2',
       keyIndexNumber: 2,
       userId: 'u2',
-      status: 'failed' as const,
+      status: 'failed',
       attempts: 1,
       error: { type: 'SlotOccupied', message: 'taken' },
     },
   ],
 };
 
-test('the event is SPEC’s body, and its webhook-id is the same however often it is built', () => {
-  const first = runClosedEvent(closing, new Date('2026-12-01T10:00:05.000Z'));
-  const again = runClosedEvent(closing, new Date('2026-12-01T11:00:00.000Z'));
-  expect(first.webhookId).toBe(again.webhookId);
+test('the event is SPEC’s body, stamped with the run’s close; its webhook-id is the same however often it is built', () => {
+  const first = runClosedEvent('acme', closed, 'bulkAddKeys.complete');
+  const again = runClosedEvent('acme', structuredClone(closed), 'bulkAddKeys.complete');
+  expect(again).toEqual(first);
+  expect(first.webhookId).toBe(webhookIdOf('lock-7-abc', 'bulkAddKeys.complete'));
   expect(first.webhookId).toMatch(/^msg_[A-Za-z0-9_-]{27}$/);
-  expect(runClosedEvent({ ...closing, instanceId: 'lock-7-other' }, new Date()).webhookId).not.toBe(first.webhookId);
+  expect(webhookIdOf('lock-7-other', 'bulkAddKeys.complete')).not.toBe(first.webhookId);
+  expect(webhookIdOf('lock-7-abc', 'bulkAddKeys.cancelled')).not.toBe(first.webhookId);
   const event = runClosedEventSchema.parse(JSON.parse(first.payload));
-  expect(event).toMatchObject({
-    type: 'bulkAddKeys.complete',
-    timestamp: '2026-12-01T10:00:05.000Z',
-    data: {
-      instanceId: 'lock-7-abc',
-      lockId: 7,
-      status: 'complete',
-      closedAt: '2026-12-01T10:00:05.000Z',
-      summary: { total: 2, added: 1, failed: 1, pending: 0, cancelled: 0 },
-    },
-  });
+  expect(event).toEqual({ type: 'bulkAddKeys.complete', timestamp: '2026-12-01T10:00:05.000Z', data: closed });
 });
 
 describe('WebhookSender against a real local receiver', () => {
   const send = (url: string, timeoutMs = 2_000) =>
     new WebhookSender(new Map([['acme', { url, secret: SECRET }]]), timeoutMs).send(
-      runClosedEvent(closing, new Date()),
+      runClosedEvent('acme', closed, 'bulkAddKeys.complete'),
     );
 
   test('2xx is delivered, signed so that standardwebhooks verifies it', async () => {

@@ -1,61 +1,36 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  keyOutcomes,
-  summarize,
   WebhookFailureType,
-  type DeliverWebhookInput,
-  type KeyProgress,
   type RunClosedEvent,
   type RunClosedEventType,
+  type RunStatusBody,
+  type WebhookEndpoints,
 } from '@lockkeys/contracts';
 import { Webhook } from 'standardwebhooks';
 
-/** One organization's endpoint (`WEBHOOKS_FILE`). */
-export interface WebhookEndpoint {
-  url: string;
-  /** `whsec_<base64>`, as Standard Webhooks spells secrets. */
-  secret: string;
-}
-/** Endpoints by organization. */
-export type WebhookEndpoints = ReadonlyMap<string, WebhookEndpoint>;
-
-/** What a run knows about itself when it closes. */
-export interface RunClosing {
-  type: RunClosedEventType;
-  instanceId: string;
+/** One signed message to an organization's endpoint. */
+export interface WebhookMessage {
   orgId: string;
-  lockId: number;
-  createdAt: string;
-  keys: KeyProgress[];
+  /** `webhook-id` of every attempt (the same on retries). */
+  webhookId: string;
+  /** The JSON body, exactly as it is signed and sent. */
+  payload: string;
 }
 
-const STATUS_OF: Record<RunClosedEventType, RunClosedEvent['data']['status']> = {
-  'bulkAddKeys.complete': 'complete',
-  'bulkAddKeys.cancelled': 'cancelled',
-  'bulkAddKeys.errored': 'errored',
-};
+/** The `webhook-id` of a run's closing: derived from the run and how it closed, so every attempt carries the same. */
+export function webhookIdOf(instanceId: string, type: RunClosedEventType): string {
+  const digest = createHash('sha256').update(`${instanceId}\n${type}`).digest('base64url');
+  return `msg_${digest.slice(0, 27)}`;
+}
 
 /**
- * The event of a run's closing, as it is signed and sent: `{ type, timestamp, data: <status body> }`. Its
- * `webhook-id` is derived from the run, so every attempt (and a retried announcement) carries the same one.
+ * The event of a run's closing, as it is signed and sent: `{ type, timestamp, data: <status body> }`, the timestamp
+ * the run's close (so a retry, however late, sends the same body).
  */
-export function runClosedEvent(closing: RunClosing, closedAt: Date): DeliverWebhookInput {
-  const event: RunClosedEvent = {
-    type: closing.type,
-    timestamp: closedAt.toISOString(),
-    data: {
-      instanceId: closing.instanceId,
-      lockId: closing.lockId,
-      status: STATUS_OF[closing.type],
-      createdAt: closing.createdAt,
-      closedAt: closedAt.toISOString(),
-      summary: summarize(closing.keys),
-      keys: keyOutcomes(closing.keys),
-    },
-  };
-  const digest = createHash('sha256').update(`${closing.instanceId}\n${closing.type}`).digest('base64url');
-  return { orgId: closing.orgId, webhookId: `msg_${digest.slice(0, 27)}`, payload: JSON.stringify(event) };
+export function runClosedEvent(orgId: string, body: RunStatusBody, type: RunClosedEventType): WebhookMessage {
+  const event: RunClosedEvent = { type, timestamp: body.closedAt ?? new Date(0).toISOString(), data: body };
+  return { orgId, webhookId: webhookIdOf(body.instanceId, type), payload: JSON.stringify(event) };
 }
 
 /** Sends signed webhook messages (Standard Webhooks) to the organizations' endpoints, one attempt per call. */
@@ -69,7 +44,7 @@ export class WebhookSender {
    * One POST: resolves with the status on any 2xx; otherwise throws an ApplicationFailure whose type says why
    * (no endpoint, rejected, unreachable). Redirects are not followed: a 3xx is a rejection.
    */
-  async send({ orgId, webhookId, payload }: DeliverWebhookInput): Promise<number> {
+  async send({ orgId, webhookId, payload }: WebhookMessage): Promise<number> {
     const endpoint = this.endpoints.get(orgId);
     if (endpoint === undefined) {
       throw ApplicationFailure.create({

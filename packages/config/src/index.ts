@@ -4,6 +4,7 @@
  * {@link loadTemporalConnection}, the way the Temporal CLI and SDKs read them.
  */
 export { ConfigError, collectConfigErrors } from './errors';
+export { readConfigFile } from './files';
 export {
   boolean,
   decimal,

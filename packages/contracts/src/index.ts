@@ -5,3 +5,4 @@ export * from './errors';
 export * from './routes';
 export * from './lock-backend';
 export * from './dev-credentials';
+export * from './webhooks-file';

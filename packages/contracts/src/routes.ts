@@ -15,6 +15,7 @@ import {
   runListQuerySchema,
   runListSchema,
   runStatusBodySchema,
+  webhookListSchema,
 } from './run';
 
 /** Limits that the declarations mention (body schema, descriptions). */
@@ -80,7 +81,7 @@ export interface RouteDeclaration {
   method: 'get' | 'post';
   /** OpenAPI template: `/locks/{lockId}/BulkAddKeys`. */
   path: string;
-  tag: 'Runs' | 'Operations';
+  tag: 'Runs' | 'Webhooks' | 'Operations';
   summary: string;
   description?: string;
   /** Needs both credentials (bearer JWT and `X-API-Key`); then rate-limited per API key. */
@@ -150,6 +151,15 @@ function authenticatedErrors(limits: HttpLimits) {
   } satisfies { [S in ErrorStatus]?: ErrorResponse };
 }
 
+/** What `/webhooks` can answer besides 200: no `lockId`, no lock to be refused. */
+function webhooksErrors(limits: HttpLimits) {
+  const { 400: _lockId, ...errors } = authenticatedErrors(limits);
+  return {
+    ...errors,
+    403: error("The JWT `org` claim is not the API key's organization.", RATE_LIMIT_HEADERS),
+  } satisfies { [S in ErrorStatus]?: ErrorResponse };
+}
+
 const runNotFound = error(
   'No such run for this lock: unknown, malformed, or belonging to another organization or lock (all look alike).',
   RATE_LIMIT_HEADERS,
@@ -171,6 +181,7 @@ const route = <const R extends RouteDeclaration>(declaration: R): R => declarati
  */
 export function httpRoutes(limits: HttpLimits) {
   const lockErrors = authenticatedErrors(limits);
+  const webhookErrors = webhooksErrors(limits);
   return {
     startBulkAddKeys: route({
       operationId: 'startBulkAddKeys',
@@ -318,6 +329,23 @@ export function httpRoutes(limits: HttpLimits) {
         ...lockErrors,
         404: runNotFound,
         409: runClosed('resume'),
+      },
+    }),
+
+    listWebhooks: route({
+      operationId: 'listWebhooks',
+      method: 'get',
+      path: '/webhooks',
+      tag: 'Webhooks',
+      summary: "The organization's webhook endpoints",
+      description:
+        'Each endpoint of the caller’s organization (`WEBHOOKS_FILE`) and how its deliveries stand: healthy or failing ' +
+        'since when, events waiting, the last error. Events wait per endpoint, in order, and keep their `webhook-id`.',
+      authenticated: true,
+      request: {},
+      responses: {
+        200: json('The endpoints (none: the organization has no webhook).', webhookListSchema, RATE_LIMIT_HEADERS),
+        ...webhookErrors,
       },
     }),
 

@@ -240,3 +240,32 @@ export const runClosedEventSchema = z
   })
   .meta({ id: 'RunClosedEvent', description: 'POSTed to the organization’s webhook when one of its runs closes.' });
 export type RunClosedEvent = z.infer<typeof runClosedEventSchema>;
+
+/** One of the organization's webhook endpoints, as `GET /webhooks` shows it. */
+export const webhookEndpointStatusSchema = z
+  .object({
+    url: z.string().meta({ description: 'The endpoint, without query or fragment (they may hold a token).' }),
+    state: z.enum(['healthy', 'failing']).meta({
+      description:
+        '`failing` after three failed attempts in a row: the endpoint is then probed at a bounded interval, and its ' +
+        'backlog flows, in order, as soon as it answers.',
+    }),
+    since: z
+      .union([z.string().meta({ format: 'date-time' }), z.null()])
+      .meta({ description: 'When the state began (the first failure of the streak); null before any event.' }),
+    pending: z.number().int().min(0).meta({ description: 'Events waiting to be delivered, oldest first.' }),
+    oldestPendingAt: z
+      .union([z.string().meta({ format: 'date-time' }), z.null()])
+      .meta({ description: 'When the oldest waiting event was announced; it is dropped WEBHOOK_RETRY_HOURS later.' }),
+    lastError: z
+      .union([z.string(), z.null()])
+      .meta({ description: "The last failed attempt's reason (the receiver's host and answer)." }),
+  })
+  .meta({ id: 'WebhookEndpoint' });
+export type WebhookEndpointStatus = z.infer<typeof webhookEndpointStatusSchema>;
+
+/** Body of `GET /webhooks`. */
+export const webhookListSchema = z
+  .object({ webhooks: z.array(webhookEndpointStatusSchema) })
+  .meta({ id: 'WebhookList', description: "The caller's organization's webhook endpoints (at most one)." });
+export type WebhookList = z.infer<typeof webhookListSchema>;

@@ -1,5 +1,22 @@
-import type { WebhookEndpoint, WebhookEndpoints } from '@lockkeys/activities';
 import { z } from 'zod';
+
+/** One organization's endpoint (`WEBHOOKS_FILE`). */
+export interface WebhookEndpoint {
+  url: string;
+  /** `whsec_<base64>`, as Standard Webhooks spells secrets. */
+  secret: string;
+}
+/** Endpoints by organization. */
+export type WebhookEndpoints = ReadonlyMap<string, WebhookEndpoint>;
+
+/**
+ * An endpoint's URL as an organization may see it: without query or fragment (either may hold a token; credentials are
+ * refused in the file already).
+ */
+export function shownWebhookUrl(url: string): string {
+  const { origin, pathname } = new URL(url);
+  return `${origin}${pathname}`;
+}
 
 const SECRET_PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

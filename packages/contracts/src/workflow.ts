@@ -23,14 +23,17 @@ export const BULK_ADD_KEYS_WORKFLOW = 'bulkAddKeys';
  * hands the lock to one run at a time, in acceptance order.
  */
 export const LOCK_QUEUE_WORKFLOW = 'lockQueue';
-/** Workflow type that delivers one completion webhook. */
-export const DELIVER_WEBHOOK_WORKFLOW = 'deliverWebhook';
+/** Workflow type that delivers one organization's completion webhooks, in order, as one endpoint. */
+export const WEBHOOK_ENDPOINT_WORKFLOW = 'webhookEndpoint';
 
-/** The counter of webhook deliveries by `outcome`: attempts (delivered, failed) from the activity, `gave_up` from the workflow. */
+/**
+ * The counter of webhook events by `outcome`: attempts `delivered` and `failed` (from the delivery activity),
+ * `expired` (older than `WEBHOOK_RETRY_HOURS`, dropped by the endpoint's workflow).
+ */
 export const WEBHOOK_DELIVERIES_METRIC = {
   name: 'lockkeys_webhook_deliveries_total',
   unit: 'deliveries',
-  description: 'Webhook delivery attempts and give-ups by outcome',
+  description: 'Webhook delivery attempts and dropped events by outcome',
 } as const;
 /** Workflow ID of the queue of `lockId` (one per lock and namespace). */
 export const lockQueueWorkflowId = (lockId: number) => `lock-${lockId}`;
@@ -39,8 +42,8 @@ export const lockQueueWorkflowId = (lockId: number) => `lock-${lockId}`;
  * decided in one: whatever a task accepts is recorded within this time of the task's start, or not at all.
  */
 export const LOCK_WORKFLOW_TASK_TIMEOUT_MS = 5_000;
-/** Workflow ID of the webhook delivery of one run's closing (one per run: retries reuse it). */
-export const webhookWorkflowId = (instanceId: string) => `webhook-${instanceId}`;
+/** Workflow ID of the webhook endpoint of organization `orgId` (one per organization and namespace). */
+export const webhookEndpointWorkflowId = (orgId: string) => `webhooks-${orgId}`;
 /** Default task queue (`TEMPORAL_TASK_QUEUE`). */
 export const DEFAULT_TASK_QUEUE = 'lock-keys';
 
@@ -73,6 +76,8 @@ export const MEMO_ORG_ID = 'orgId';
 export const MEMO_REQUEST_HASH = 'requestHash';
 /** Memo field: when the request was accepted, ISO-8601 (the run's `createdAt`, kept across continue-as-new). */
 export const MEMO_CREATED_AT = 'createdAt';
+/** Memo field of a webhook endpoint's workflow: its {@link WebhookEndpointView}, as of its last attempt. */
+export const MEMO_ENDPOINT = 'endpoint';
 /** Memo field: the run's summary, written once when it closes, so listings need no history read. */
 export const MEMO_SUMMARY = 'summary';
 
@@ -97,11 +102,19 @@ export interface RunLockState {
   holding: boolean;
 }
 
-/** What a run starts from: the accepted request and the place its lock gave it. */
-export interface BulkAddKeysStart extends BulkAddKeysInput {
-  lock: RunLockState;
-  /** Workflow time (epoch ms) before which the run may not send its first command (from the lock). */
+/**
+ * When the lock may take the next command, as the lock knows it: `releasedAt`, its own time when it heard the last
+ * holder give it back (the run adds its gap: the lock needs no settings to admit or grant), and `notBefore`, an
+ * absolute bound it set itself (after a run that vanished with a command perhaps still at the lock).
+ */
+export interface LockTiming {
+  releasedAt: number;
   notBefore: number;
+}
+
+/** What a run starts from: the accepted request and the place its lock gave it. */
+export interface BulkAddKeysStart extends BulkAddKeysInput, LockTiming {
+  lock: RunLockState;
 }
 
 /**
@@ -160,18 +173,18 @@ export interface RunSettings {
   lockHolderCheckIntervalMs: number;
   /** How long a lock's workflow with no run stays open for the next one (at least the gap). */
   lockIdleMs: number;
-  /** Admissions before a lock's workflow continues as new (also when the server suggests it sooner). */
-  lockAdmissionsPerRun: number;
   /**
    * How long past its gateway's deadline a place whose run cannot be found is kept: a start call can still be on its
    * way to the server after its gateway gave up on it. Then the place is freed (its gateway died between the steps).
    */
   lockStartMarginMs: number;
   webhook: {
-    /** How long a delivery is retried before it is given up (`WEBHOOK_RETRY_HOURS`). */
+    /** How long an event waits at a failing endpoint before it is dropped (`WEBHOOK_RETRY_HOURS`). */
     retryWindowMs: number;
     /** Bound of one delivery attempt (`WEBHOOK_TIMEOUT_MS`). */
     attemptTimeoutMs: number;
+    /** Longest pause between two attempts at a failing endpoint (`WEBHOOK_PROBE_MS`): it is probed that often. */
+    probeIntervalMs: number;
   };
 }
 
@@ -200,8 +213,8 @@ export interface AdmissionAnswer {
   requestHash: string;
   nonce: string;
   lock: RunLockState;
-  /** When the run may send its first command, if it holds the lock now. */
-  notBefore: number;
+  /** When the run may send its first command, if it holds the lock now (it adds its gap to `releasedAt`). */
+  timing: LockTiming;
   /** Runs before it at the lock (0: it holds the lock). */
   ahead: number;
 }
@@ -231,8 +244,8 @@ export interface LockQueueState {
   lockId: number;
   /** Every run queued, running or paused on the lock; the queued ones wait in this order. */
   entries: LockEntry[];
-  /** Workflow time (epoch ms) before which the next holder may not send (the gap after the last command). */
-  notBefore: number;
+  /** See {@link LockTiming}. */
+  timing: LockTiming;
 }
 
 /** Input of a lock's first workflow run. */
@@ -249,7 +262,8 @@ export const runResumedSignal: SignalDefinition<[RunPlace]> = defineSignal('runR
 /** A run closed (or a gateway withdraws a place whose run could not start): its slot and the lock are free. */
 export const runClosedSignal: SignalDefinition<[{ instanceId: string }]> = defineSignal('runClosed');
 /** The lock tells a queued run it holds the lock now, and when it may send its first command. */
-export const lockGrantedSignal: SignalDefinition<[{ ticket: string; notBefore: number }]> = defineSignal('lockGranted');
+export const lockGrantedSignal: SignalDefinition<[{ ticket: string; timing: LockTiming }]> =
+  defineSignal('lockGranted');
 /**
  * Where a run a lock holds a place for stands: `open`; `closed` (it ended on its own); `vanished` (terminated or timed
  * out: its last command may still be at the lock); `missing` (never started, or its gateway has not started it yet).
@@ -337,26 +351,74 @@ export const WebhookFailureType = {
 /** The closing of a run, as announced to the organization's webhook. */
 export type RunClosedEventType = RunClosedEvent['type'];
 
-/** Input of a `deliverWebhook` workflow: one event for one organization. */
-export interface DeliverWebhookInput {
-  orgId: string;
-  /** `webhook-id` of every attempt (the same on retries). */
+/**
+ * One event waiting at an endpoint: which run closed how. Small on purpose — its body is the run's status as
+ * Temporal keeps it, read when the event goes out, so an endpoint's backlog costs bytes per event, not per key.
+ */
+export interface WebhookEvent {
+  /** `webhook-id` of every attempt: derived from the run and its closing, the same however often it is announced. */
   webhookId: string;
-  /** The JSON body, exactly as it is signed and sent. */
-  payload: string;
+  instanceId: string;
+  type: RunClosedEventType;
+  /** Epoch ms when the run announced it (the event expires `WEBHOOK_RETRY_HOURS` later). */
+  announcedAt: number;
 }
 
-/** How a webhook delivery ended. */
-export interface DeliverWebhookResult {
-  delivered: boolean;
-  attempts: number;
+/** How an endpoint is doing, as `GET /webhooks` and `/metrics` show it. */
+export interface WebhookEndpointHealth {
+  state: 'healthy' | 'failing';
+  /** Epoch ms of the state's beginning (the first failure of the failing streak, or the answer that ended it). */
+  since: number;
+  /** Failed attempts in a row. */
+  failures: number;
+  /** The last failure's reason, never a secret (the receiver's host and its answer). */
+  lastError: string | null;
+}
+
+/** What an endpoint's workflow carries into its next run. */
+export interface WebhookEndpointState {
+  orgId: string;
+  /** Waiting events, oldest first: they go out in this order. */
+  pending: WebhookEvent[];
+  health: WebhookEndpointHealth;
+  /** The ids of the latest delivered events: an announcement repeated after its delivery is not sent twice. */
+  recentlyDelivered: string[];
+  delivered: number;
+  expired: number;
+}
+
+/** Input of an endpoint's first workflow run. */
+export interface WebhookEndpointInput {
+  orgId: string;
+}
+
+/** What an endpoint's workflow answers: its health, and what waits. */
+export interface WebhookEndpointView extends WebhookEndpointHealth {
+  pending: number;
+  /** Epoch ms the oldest waiting event was announced, or null. */
+  oldestPendingAt: number | null;
+  delivered: number;
+  expired: number;
+}
+
+/** A run's closing reaches its organization's endpoint (signal-with-start: the endpoint's workflow starts if none runs). */
+export const webhookEventSignal: SignalDefinition<[WebhookEvent]> = defineSignal('webhookEvent');
+/** How the endpoint is doing. */
+export const webhookEndpointQuery: QueryDefinition<WebhookEndpointView, []> = defineQuery('endpoint');
+
+/** What one delivery activity did with the events it was given, in order. */
+export interface WebhookBatchOutcome {
+  /** How many went out (a 2xx each), from the first. */
+  delivered: number;
+  /** Why the next one did not, when one did not. */
+  failure?: string;
 }
 
 // The workflows' signatures, so that clients and activities start them typed without importing workflow code
 // (packages/workflows checks at compile time that its functions have these types).
 export type BulkAddKeysWorkflow = (start: BulkAddKeysStart | BulkAddKeysState) => Promise<BulkAddKeysProgress>;
 export type LockQueueWorkflow = (start: LockQueueInput | LockQueueState) => Promise<void>;
-export type DeliverWebhookWorkflow = (input: DeliverWebhookInput) => Promise<DeliverWebhookResult>;
+export type WebhookEndpointWorkflow = (start: WebhookEndpointInput | WebhookEndpointState) => Promise<void>;
 
 /** Each key as the API reports it: exactly its fields, whatever else the objects carry. */
 export function keyOutcomes(keys: readonly KeyProgress[]): KeyProgress[] {

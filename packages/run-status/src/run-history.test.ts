@@ -4,7 +4,7 @@
  * next run) is the truth the fold must reach; every prefix of a history is what a GET would see mid-run.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import {
   BULK_ADD_KEYS_WORKFLOW,
   type BulkAddKeysInput,
@@ -23,7 +23,8 @@ type Payload = temporal.api.common.v1.IPayload;
 const decode = (payload: Payload): unknown => defaultPayloadConverter.fromPayload(payload);
 const fold = (events: readonly HistoryEvent[]) => progressFromHistory(events, decode);
 
-const HISTORIES_DIR = join(dirname(require.resolve('@lockkeys/workflows')), '..', 'histories');
+// The recordings of packages/workflows, read as data (that package depends on this one, not the other way round).
+const HISTORIES_DIR = join(__dirname, '..', '..', 'workflows', 'histories');
 
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -16,6 +16,7 @@ import {
   type RunList,
   type RunListQuery,
   type RunStatusBody,
+  type WebhookList,
 } from '@lockkeys/contracts';
 import { mintJwt } from '@lockkeys/dev-stack';
 import { send, type Outgoing, type RawAnswer } from './http';
@@ -194,6 +195,11 @@ export class GatewayClient {
   /** `GET /locks/{lockId}/BulkAddKeys/{instanceId}`: `200` with the run's status. */
   status(lockId: number, instanceId: string): Promise<GatewayResponse<RunStatusBody>> {
     return this.call('getBulkAddKeysRun', { params: { lockId, instanceId } });
+  }
+
+  /** `GET /webhooks`: the organization's webhook endpoints and how their deliveries stand. */
+  webhooks(): Promise<GatewayResponse<WebhookList>> {
+    return this.call('listWebhooks');
   }
 
   /** `POST /locks/{lockId}/BulkAddKeys/{instanceId}/cancel`: `202` with the run's status. */

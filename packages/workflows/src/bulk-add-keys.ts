@@ -44,6 +44,7 @@ import {
   type BulkAddKeysState,
   type KeyError,
   type KeyProgress,
+  type LockTiming,
   type RunClosedEventType,
   type RunPhase,
   type RunSettings,
@@ -104,15 +105,16 @@ export async function bulkAddKeys(start: BulkAddKeysStart | BulkAddKeysState): P
 async function initialState(start: BulkAddKeysStart): Promise<BulkAddKeysState> {
   const { memo, startTime } = workflowInfo();
   const createdAt = typeof memo?.[MEMO_CREATED_AT] === 'string' ? memo[MEMO_CREATED_AT] : startTime.toISOString();
+  const settings = await readRunSettings();
   return {
     lockId: start.lockId,
     orgId: start.orgId,
     requestedBy: start.requestedBy,
     keys: start.keys.map((key) => ({ ...key, status: 'pending', attempts: 0, error: null })),
     createdAt,
-    settings: await readRunSettings(),
+    settings,
     lock: start.lock,
-    notBefore: start.notBefore,
+    notBefore: notBeforeOf(start, settings),
     paused: false,
   };
 }
@@ -132,11 +134,11 @@ class RunOfKeys {
     setHandler(resumeSignal, () => {
       state.paused = false;
     });
-    setHandler(lockGrantedSignal, ({ ticket, notBefore }) => {
+    setHandler(lockGrantedSignal, ({ ticket, timing }) => {
       // A grant meant for an earlier place (before a pause) is not this run's any more.
       if (ticket !== state.lock.ticket || state.lock.holding) return;
       state.lock.holding = true;
-      state.notBefore = Math.max(state.notBefore, notBefore);
+      state.notBefore = Math.max(state.notBefore, notBeforeOf(timing, state.settings));
     });
     this.report();
   }
@@ -224,8 +226,8 @@ class RunOfKeys {
 
   /**
    * The end, whatever it is: unsent keys of a cancelled run are `cancelled`, the lock hears of it before anything
-   * else (its next run may go), the summary goes into the memo for listings, and the organization's webhook is
-   * announced (delivered by a workflow of its own, so a slow receiver never holds the lock nor this result).
+   * else (its next run may go), the summary goes into the memo for listings, and the closing is announced to the
+   * organization's webhook endpoint (a workflow of its own, so a slow receiver never holds the lock nor this result).
    */
   async close(type: RunClosedEventType): Promise<BulkAddKeysProgress> {
     if (type === 'bulkAddKeys.cancelled') {
@@ -240,14 +242,7 @@ class RunOfKeys {
       // closes must wait for it to be delivered (the server drops a closed run's signals).
       await this.tellLock(runClosedSignal, { instanceId: this.workflowId });
       upsertMemo({ [MEMO_SUMMARY]: progress.summary });
-      await announceRunClosed({
-        type,
-        instanceId: this.workflowId,
-        orgId: this.state.orgId,
-        lockId: this.state.lockId,
-        createdAt: this.state.createdAt,
-        keys: this.state.keys,
-      });
+      await announceRunClosed({ type, instanceId: this.workflowId, orgId: this.state.orgId });
     });
     return progress;
   }
@@ -277,6 +272,11 @@ class RunOfKeys {
     const where = { queued: `waiting for lock ${this.state.lockId}: `, paused: 'paused: ', running: '', done: '' };
     setCurrentDetails(`${where[this.phase]}${counts}`);
   }
+}
+
+/** When the next command may go, from what the lock says: its own release time plus this run's gap, or its bound. */
+function notBeforeOf(timing: LockTiming, settings: RunSettings): number {
+  return Math.max(timing.notBefore, timing.releasedAt > 0 ? timing.releasedAt + settings.commandGapMs : 0);
 }
 
 /**

@@ -3,7 +3,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WORKFLOW_BUNDLE } from './testing/environment';
-import { CURRENT_GENERATION, HISTORIES_DIR, SCENARIOS } from './testing/record-histories';
+import { CURRENT_GENERATION, DEV_ONLY_SCENARIOS, HISTORIES_DIR, SCENARIOS } from './testing/record-histories';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -31,7 +31,8 @@ test('the current generation has recordings from both engines', () => {
 test.each(folders)('%s has a fixture for every recorded scenario', (folder) => {
   const names = files.filter((f) => f.startsWith(`${folder}/`)).map((f) => f.slice(folder.length + 1));
   const scenarios = new Set(names.map((f) => f.replace(/(\.run\d+)?\.json$/, '')));
-  expect([...scenarios].sort()).toEqual([...SCENARIOS]);
+  const expected = folder.endsWith('/dev') ? [...SCENARIOS, ...DEV_ONLY_SCENARIOS] : [...SCENARIOS];
+  expect([...scenarios].sort()).toEqual(expected.sort());
   expect(names.filter((f) => f.startsWith('continue-as-new.run')).length).toBeGreaterThanOrEqual(2);
 });
 

@@ -1,4 +1,4 @@
-import type { KeySpec, RunList, RunStatus, RunStatusBody } from '@lockkeys/contracts';
+import type { KeySpec, RunList, RunStatus, RunStatusBody, WebhookEndpointStatus } from '@lockkeys/contracts';
 import { CLOSED_RUN_STATUSES, summarize } from '@lockkeys/contracts';
 import {
   IdempotencyConflictError,
@@ -135,6 +135,15 @@ export class FakeRunService implements RunService, RunServiceLog {
     const page = runs.slice(offset, offset + request.limit);
     const next = offset + request.limit < runs.length ? `fake:${offset + request.limit}:${request.orgId}` : null;
     return { runs: page, nextCursor: next };
+  }
+
+  /** The endpoints `webhooks` answers, by organization (none: the organization has no webhook). */
+  readonly endpoints = new Map<string, WebhookEndpointStatus[]>();
+
+  async webhooks(orgId: string): Promise<WebhookEndpointStatus[]> {
+    this.calls.push({ method: 'webhooks', orgId });
+    this.failIfAsked();
+    return structuredClone(this.endpoints.get(orgId) ?? []);
   }
 
   async ready(): Promise<boolean> {

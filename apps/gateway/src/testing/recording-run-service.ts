@@ -4,7 +4,8 @@ import type { ListRunsRequest, RunRef, RunService, StartedRun, StartRunRequest }
 export type RunServiceCall =
   | { method: 'start'; request: StartRunRequest }
   | { method: 'list'; request: ListRunsRequest }
-  | { method: 'status' | 'cancel' | 'pause' | 'resume'; ref: RunRef };
+  | { method: 'status' | 'cancel' | 'pause' | 'resume'; ref: RunRef }
+  | { method: 'webhooks'; orgId: string };
 
 /** What a test can see of the RunService behind a gateway: every call, and what it actually started or cancelled. */
 export interface RunServiceLog {
@@ -58,6 +59,11 @@ export class RecordingRunService implements RunService, RunServiceLog {
   async resume(ref: RunRef) {
     this.calls.push({ method: 'resume', ref: { ...ref } });
     return this.inner.resume(ref);
+  }
+
+  async webhooks(orgId: string) {
+    this.calls.push({ method: 'webhooks', orgId });
+    return this.inner.webhooks(orgId);
   }
 
   ready(): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { createActivities, type LockBackend, type WebhookEndpoints } from '@lockkeys/activities';
+import { createActivities, type LockBackend } from '@lockkeys/activities';
 import { admitRun } from '@lockkeys/admission';
 import {
   taskQueues,
@@ -6,6 +6,7 @@ import {
   type BulkAddKeysWorkflow,
   type KeySpec,
   type RunSettings,
+  type WebhookEndpoints,
 } from '@lockkeys/contracts';
 import { eventually, keyIndexes, keysFor, startTemporalDevServer } from '@lockkeys/testing';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -32,9 +33,8 @@ export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = 
   maxKeysPerRun: 1_000,
   lockHolderCheckIntervalMs: 5_000,
   lockIdleMs: 2_000,
-  lockAdmissionsPerRun: 100,
   lockStartMarginMs: 60_000,
-  webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 2_000 },
+  webhook: { retryWindowMs: 60_000, attemptTimeoutMs: 2_000, probeIntervalMs: 30_000 },
   ...over,
 });
 
@@ -69,13 +69,13 @@ export async function testWorkers(
 export async function startRun(
   env: TestWorkflowEnvironment,
   taskQueue: string,
-  input: Omit<BulkAddKeysInput, 'orgId' | 'requestedBy'>,
+  input: Omit<BulkAddKeysInput, 'orgId' | 'requestedBy'> & { orgId?: string },
   workflowId = `test-${input.lockId}-${randomUUID()}`,
   maxActiveRuns = 20,
 ): Promise<WorkflowHandle<BulkAddKeysWorkflow>> {
   await admitRun(env.client, taskQueues(taskQueue), {
     instanceId: workflowId,
-    input: { ...input, orgId: 'acme', requestedBy: 'tester' },
+    input: { orgId: 'acme', ...input, requestedBy: 'tester' },
     requestHash: 'test',
     maxActiveRuns,
     acceptedAt: new Date(),
