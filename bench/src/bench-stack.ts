@@ -32,6 +32,8 @@ export interface StackTuning {
   lockkeysWorkers?: number;
   /** `LOCK_IDLE_MS` of the workers (default the product's 60 s). */
   lockIdleMs: number;
+  /** Extra environment of every app of the stack (a benchmark's `WEBHOOKS_FILE`, `API_KEYS_FILE`). */
+  appEnv?: Record<string, string>;
 }
 
 /** The tuning, as recorded in every result file. */
@@ -53,6 +55,7 @@ const benchEnv = (tuning: StackTuning): NodeJS.ProcessEnv => ({
   LOCK_IDLE_MS: String(tuning.lockIdleMs),
   // The dev API key's budget (120/min) would turn most of a fan-out into 429s.
   RATE_LIMIT_PER_MINUTE: '1000000',
+  ...tuning.appEnv,
 });
 
 /**

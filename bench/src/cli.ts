@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|all ...] [options]`: runs the benchmarks against real stacks on
+ * `npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|storm|all ...] [options]`: runs the benchmarks against real stacks on
  * 127.0.0.1, prints tables and writes `bench/results/<name>-<timestamp>.json`. `--help` lists everything.
  */
 import { readFileSync } from 'node:fs';
@@ -12,14 +12,15 @@ import { fanoutBench, type FanoutOptions, type FanoutResult } from './fanout';
 import { overheadBench, type OverheadOptions, type OverheadResult } from './overhead';
 import { describeMachine, machine, printGrid, printTable, writeResult, type Machine } from './report';
 import { startsBench, type StartsOptions } from './starts';
+import { stormBench } from './storm';
 import { fanoutGrids, overheadGrids, verdictGrid, verdicts, type Verdict } from './tables';
 import type { BenchOutcome } from './types';
 import { DEFAULT_VARIANTS, VARIANTS, type VariantName } from './variants';
 
-const BENCHMARKS = ['overhead', 'fanout', 'starts', 'auth', 'webhooks', 'listing'] as const;
+const BENCHMARKS = ['overhead', 'fanout', 'starts', 'auth', 'webhooks', 'listing', 'storm'] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 
-const USAGE = `usage: npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|all ...] [options]     (no name: all)
+const USAGE = `usage: npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|storm|all ...] [options]     (no name: all)
 
 benchmarks
   fanout     L locks × 5 keys started at once, for the plain Temporal peer, lockkeys (local) and lockkeys (remote)
@@ -34,6 +35,8 @@ benchmarks
              time, and a burst of runs closing together
   listing    GET /locks/{id}/BulkAddKeys on a lock with many closed runs (first page, limit=100, a cursor page,
              a status filter, a walk through all) beside the bare visibility call it stands on, same run
+  storm      a dead webhook endpoint's cost to another organization: the same fan-out of lockkeys (local) for dev
+             with nothing pending, then with --pending events of another organization waiting at its dead endpoint
   Every run checks from the simulator's journals that no gap is under KEY_COMMAND_GAP_MS and that every key
   arrived exactly once; violations are printed and recorded, never hidden.
 
@@ -56,6 +59,7 @@ options
   --duration 10 --rate 200 --concurrency 20   starts: seconds per side, fixed rate, concurrency
   --sequential 20 --burst 100  webhooks: runs closing one at a time, then runs closing together
   --runs 1000 --samples 30     listing: closed runs on the lock, timed requests per kind
+  --storm-locks 200 --pending 300  storm: the fan-out's locks (× --keys-per-lock), the dead endpoint's backlog
   --data-dir DIR               parent of the stacks' scratch dirs (e.g. /dev/shm)
   --sqlite-pragma NAME=VALUE   extra dev-server pragma, repeatable (it runs journal_mode=wal, synchronous=normal)
   --dynamic-config KEY=VALUE   extra dev-server dynamic config, repeatable, e.g. frontend.namespaceRPS.visibility=1000
@@ -86,6 +90,8 @@ const { values, positionals } = parseArgs({
     rate: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '20' },
     sequential: { type: 'string', default: '20' },
+    'storm-locks': { type: 'string', default: '200' },
+    pending: { type: 'string', default: '300' },
     burst: { type: 'string', default: '100' },
     runs: { type: 'string', default: '1000' },
     samples: { type: 'string', default: '30' },
@@ -299,6 +305,15 @@ async function main(): Promise<number> {
     };
     for (const engine of engines(['dev']))
       single.push({ name: `webhooks-${engine}`, run: () => webhooksBench(engine, options) });
+  }
+  if (names.includes('storm')) {
+    const options = {
+      locks: bounded('storm-locks', values['storm-locks']!, 1, 5000),
+      pending: bounded('pending', values.pending!, 1, 20_000),
+      fanout: { keysPerLock: fanoutOptions.keysPerLock, timeoutMs: fanoutOptions.timeoutMs, historySample: 0 },
+    };
+    for (const engine of engines(['dev', 'postgres']))
+      single.push({ name: `storm-${engine}`, run: () => stormBench(engine, tuning, options) });
   }
   if (names.includes('listing')) {
     const options = {

@@ -39,6 +39,15 @@ export function createRunStatusReader(session: TemporalSession): RunStatusReader
   const statusBody = (run: RunRecord) =>
     statusBodyOf(client, run, { call: (fn) => call(fn), queryDeadlineMs: session.queryDeadlineMs });
 
+  /** `fn` on an open run; one that closed since it was found open is {@link RunAlreadyClosedError} too. */
+  async function closedMeanwhile(ref: RunRef, action: RunAction, fn: () => Promise<unknown>): Promise<void> {
+    await call(fn).catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError)
+        throw new RunAlreadyClosedError(action, `run ${ref.instanceId} has closed`);
+      throw error;
+    });
+  }
+
   async function openOwned(ref: RunRef, action: RunAction): Promise<RunRecord> {
     const run = await describeOwned(ref);
     if (run.status !== RUNNING) throw new RunAlreadyClosedError(action, `run ${ref.instanceId} has closed`);
@@ -52,17 +61,17 @@ export function createRunStatusReader(session: TemporalSession): RunStatusReader
     },
     async cancel(ref) {
       await openOwned(ref, 'cancel');
-      await call(() => handleOf(ref.instanceId).cancel());
+      await closedMeanwhile(ref, 'cancel', () => handleOf(ref.instanceId).cancel());
       return statusBody(await describeOwned(ref));
     },
     async pause(ref) {
       const run = await openOwned(ref, 'pause');
-      await call(() => handleOf(ref.instanceId).signal(pauseSignal));
+      await closedMeanwhile(ref, 'pause', () => handleOf(ref.instanceId).signal(pauseSignal));
       return statusBody(run);
     },
     async resume(ref) {
       const run = await openOwned(ref, 'resume');
-      await call(() => handleOf(ref.instanceId).signal(resumeSignal));
+      await closedMeanwhile(ref, 'resume', () => handleOf(ref.instanceId).signal(resumeSignal));
       return statusBody(run);
     },
   };

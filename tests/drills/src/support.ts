@@ -69,30 +69,46 @@ export interface RunningAddKey {
   run: Run;
   /** The worker's identity, `pid@host` (the SDK default). */
   workerIdentity: string;
-  /** When the attempt started, epoch ms. */
+  /** When the attempt started, epoch ms (a regular activity's start, or the workflow task running a local one). */
   startedAt: number;
 }
 
+const epochMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(String(time?.seconds ?? 0)) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
+
 /**
- * Waits for an `addKey` attempt of `runs` that started less than a gap ago. An attempt may first wait out the
- * rest of the gap, so its command is surely at a lock slower than the gap from `startedAt + GAP_MS` on.
+ * Waits for an `addKey` attempt of `runs` that started less than a gap ago, with the lock slowed to seconds a
+ * command: a regular activity that runs (its pending state names the worker), or a local one — a workflow task of a
+ * run that holds its lock, started over 300 ms ago and still open (nothing else keeps one open that long; the task's
+ * started event names the worker). An attempt may first wait out the rest of the gap, so its command is surely at
+ * the lock from `startedAt + GAP_MS` on.
  */
 export async function freshAddKey(client: Client, runs: readonly Run[]): Promise<RunningAddKey> {
   return eventually(
     async () => {
       for (const run of runs) {
-        const { raw } = await client.workflow.getHandle(run.instanceId).describe();
+        const handle = client.workflow.getHandle(run.instanceId);
+        const { raw } = await handle.describe();
         for (const activity of raw.pendingActivities ?? []) {
           const started = activity.lastStartedTime;
           if (activity.activityType?.name !== 'addKey' || !started?.seconds || !activity.lastWorkerIdentity) continue;
-          const startedAt = Number(started.seconds.toString()) * 1000 + Math.floor((started.nanos ?? 0) / 1e6);
+          const startedAt = epochMs(started);
           if (Date.now() < startedAt + GAP_MS) return { run, workerIdentity: activity.lastWorkerIdentity, startedAt };
         }
+        const task = raw.pendingWorkflowTask;
+        if (!task?.startedTime?.seconds) continue;
+        const startedAt = epochMs(task.startedTime);
+        if (Date.now() < startedAt + 300 || Date.now() >= startedAt + GAP_MS) continue;
+        const events = (await handle.fetchHistory()).events ?? [];
+        const lastStarted = [...events].reverse().find((e) => e.workflowTaskStartedEventAttributes);
+        const identity = lastStarted?.workflowTaskStartedEventAttributes?.identity;
+        if (identity) return { run, workerIdentity: identity, startedAt };
       }
       return undefined;
     },
     60_000,
     'an addKey attempt to start',
+    50,
   );
 }
 
@@ -117,7 +133,7 @@ export async function batchWithCommandAtLock(
 
 /**
  * A batch of 12 keys on two locks: `lockA` gets one run of 6 keys; `lockB` two runs of 3, the second queued
- * behind the first by the lock's mutex (so the gap across runs is under test too).
+ * behind the first at the lock (so the gap across runs is under test too).
  */
 export async function startBatch(drill: TestStack, name: string, lockA: number, lockB: number): Promise<Run[]> {
   return [
@@ -436,4 +452,85 @@ export function report(name: string, startedAt: number, figures: DrillFigures, e
     `drill ${name}: ${seconds} s, ${figures.commands} commands (${figures.created} × 201, ${figures.replays} × 200, ` +
       `${figures.unavailable} × 503, ${figures.dropped} dropped), min gap ${figures.minGapMs} ms${extra ? `; ${extra}` : ''}\n`,
   );
+}
+
+/** One POST of a burst: its request, and what the gateway answered first. */
+export interface BurstPost {
+  lockId: number;
+  keys: KeySpec[];
+  idempotencyKey: string;
+  status: number;
+  /** The run, when the gateway answered 202. */
+  run?: Run;
+}
+
+/**
+ * A burst of POSTs while something dies: `perLock` two-key runs on each of `lockIds`, one POST every `spacingMs`,
+ * each with an Idempotency-Key, and `during` started once a third of them went out. Every answer must be `202` or
+ * `503` (SPEC: nothing started). Resolves when every POST was answered and `during` is done.
+ */
+export async function burstOfPosts(
+  drill: TestStack,
+  name: string,
+  lockIds: readonly number[],
+  perLock: number,
+  spacingMs: number,
+  during: () => Promise<unknown>,
+): Promise<BurstPost[]> {
+  const requests = Array.from({ length: perLock }, (_, n) =>
+    lockIds.map((lockId) => ({
+      lockId,
+      keys: keysFor(name, lockId, 2, 1 + 2 * n),
+      idempotencyKey: `${name}-${lockId}-${n}`,
+    })),
+  ).flat();
+  let duringDone: Promise<unknown> | undefined;
+  const answers = requests.map(async (request, i) => {
+    await sleep(i * spacingMs);
+    if (i === Math.floor(requests.length / 3)) duringDone = during();
+    const answer = await drill.gateway.bulkAddKeys(request.lockId, request.keys, {
+      'Idempotency-Key': request.idempotencyKey,
+    });
+    const post: BurstPost = { ...request, status: answer.status };
+    if (answer.status === 202) post.run = { ...request, instanceId: expectStatus(answer, 202).instanceId };
+    return post;
+  });
+  const posts = await Promise.all(answers);
+  await duringDone;
+  expect(posts.filter((p) => p.status !== 202 && p.status !== 503).map((p) => [p.lockId, p.status])).toEqual([]);
+  return posts;
+}
+
+/**
+ * What a burst must leave, once Temporal is whole again: every 202's run complete with each key once (and nothing
+ * else at the locks), and no run a client was not told about — the burst's locks hold exactly the 202s' runs, also
+ * after the gateway's admission deadline for the 503s has passed. Then each 503 is retried with its Idempotency-Key,
+ * as a client would: `202`, its run completes, still every key once. Returns the figures and the counts.
+ */
+export async function expectBurstKept(drill: TestStack, posts: readonly BurstPost[], admissionTimeoutMs: number) {
+  const accepted = posts.flatMap((p) => (p.run ? [p.run] : []));
+  const refused = posts.filter((p) => p.run === undefined);
+  const lockIds = [...new Set(posts.map((p) => p.lockId))];
+  await closedRuns(drill, accepted);
+  // Long enough for any admission the gateway gave up on to have started a run, if it could: it must not.
+  await sleep(admissionTimeoutMs + 2_000);
+  const client = await drill.temporalClient();
+  const runsOnLocks = async () => {
+    const ids: string[] = [];
+    const query = `WorkflowType = 'bulkAddKeys' AND LockId IN (${lockIds.join(', ')})`;
+    for await (const run of client.workflow.list({ query })) ids.push(run.workflowId);
+    return ids.sort();
+  };
+  expect(await runsOnLocks()).toEqual(accepted.map((r) => r.instanceId).sort());
+
+  const retried: Run[] = [];
+  for (const post of refused) {
+    const answer = await drill.gateway.bulkAddKeys(post.lockId, post.keys, { 'Idempotency-Key': post.idempotencyKey });
+    retried.push({ lockId: post.lockId, keys: post.keys, instanceId: expectStatus(answer, 202).instanceId });
+  }
+  const every = [...accepted, ...retried];
+  const bodies = await closedRuns(drill, every);
+  const figures = await expectEveryKeyAddedOnce(drill, every, bodies);
+  expect(await runsOnLocks()).toEqual(every.map((r) => r.instanceId).sort());
+  return { figures, accepted: accepted.length, refused: refused.length };
 }

@@ -2,6 +2,7 @@ import { UNAUTHORIZED_BODY, type ErrorBody } from '@lockkeys/contracts';
 import { mintJwt } from '@lockkeys/dev-stack';
 import { eventually, keysFor, sleep, TestStack } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
+import { runsOfLock } from './lock-admission';
 
 /** The gateway over HTTP with the real worker, simulator and Temporal dev server behind it. */
 const stack = TestStack.forSuite({ name: 'api', env: { KEY_COMMAND_GAP_MS: '1000' } });
@@ -22,9 +23,8 @@ async function refused(path: string, body: unknown, over: Record<string, string 
   return { status: answer.status, body: answer.body as ErrorBody };
 }
 
-async function runsOfLock(lockId: number): Promise<number> {
-  return (await client.workflow.count(`LockId = ${lockId}`)).count;
-}
+/** The bulkAddKeys runs on `lockId` (the lock's own workflow carries `LockId` too). */
+const runsOnLock = (lockId: number) => runsOfLock(client, lockId);
 
 describe('rejected requests start nothing', () => {
   const goodBody = { keys: keysFor(301, [1], 'e2e') };
@@ -61,8 +61,8 @@ describe('rejected requests start nothing', () => {
   });
 
   test('no run exists for any of the rejected locks', async () => {
-    expect(await runsOfLock(301)).toBe(0);
-    expect(await runsOfLock(302)).toBe(0);
+    expect(await runsOnLock(301)).toBe(0);
+    expect(await runsOnLock(302)).toBe(0);
   });
 });
 
@@ -80,7 +80,7 @@ test('a key whose slot holds another key fails (409 at the lock); the others are
   expect(result.keys[1]!.error?.type).toBe('SlotOccupied');
   const commands = await stack.simulator.journal(303);
   expect(commands.slice(1).map((c) => c.status)).toEqual([201, 409, 201]);
-  expect(await runsOfLock(303)).toBe(1);
+  expect(await runsOnLock(303)).toBe(1);
 
   // The worker's Prometheus exporter: the SDK's metrics and ours.
   const metrics = await (await fetch(stack.workerMetricsUrl)).text();
@@ -98,7 +98,7 @@ test('the run carries LockId and is found by it in Temporal', async () => {
   expect(description.type).toBe('bulkAddKeys');
   expect(description.taskQueue).toBe('lock-keys');
   await eventually(
-    async () => ((await runsOfLock(304)) === 1 ? true : undefined),
+    async () => ((await runsOnLock(304)) === 1 ? true : undefined),
     10_000,
     'LockId = 304 to be visible',
   );

@@ -74,8 +74,8 @@ test('npm run apikey -- create … prints a key once and the JSON entry that hol
   });
 });
 
-test('npm run replay -- <the recorded histories of packages/workflows/histories/timer-loop/dev> replays them, exits 0', () => {
-  const current = 'packages/workflows/histories/timer-loop/dev';
+test('npm run replay -- <the recorded histories of packages/workflows/histories/lock-admission/dev> replays them, exits 0', () => {
+  const current = 'packages/workflows/histories/lock-admission/dev';
   const histories = readdirSync(join(ROOT_DIR, current)).filter((f) => f.endsWith('.json'));
   expect(histories.length).toBeGreaterThan(0);
   const run = sh(`npm run replay -- ${histories.map((f) => `${current}/${f}`).join(' ')}`);
@@ -97,5 +97,5 @@ test("npm run pnpm -- … is the project's pinned pnpm, for any workspace comman
 test('npm run bench -- --help answers its usage and exits 0', () => {
   const run = sh('npm run bench -- --help');
   expectSuccess(run);
-  expect(run.stdout).toContain('usage: npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|all ...]');
+  expect(run.stdout).toContain('usage: npm run bench -- [fanout|overhead|starts|auth|webhooks|listing|storm|all ...]');
 });

@@ -16,6 +16,7 @@ import {
   type SimulatorClient,
 } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
+import { expectExactBound } from './lock-admission';
 
 /**
  * The API and the run lifecycle on the production engine (PostgreSQL, four Temporal server processes, the standalone
@@ -248,7 +249,8 @@ test('the standalone Web UI answers at its URL and reads this engine (the run of
     20_000,
     'the Web UI to list the run of lock 901',
   );
-  expect(listing.executions!.map((e) => e.type?.name)).toEqual(['bulkAddKeys']);
+  // The run, and its lock's own workflow (which carries `LockId` too: the lock's queue beside its runs).
+  expect(listing.executions!.map((e) => e.type?.name).sort()).toEqual(['bulkAddKeys', 'lockQueue']);
 });
 
 test('both workers are ready and poll the task queue', async () => {
@@ -272,10 +274,9 @@ test('both workers are ready and poll the task queue', async () => {
   expect(pollers.length).toBeGreaterThanOrEqual(2);
 });
 
-test('a burst of 200 POSTs at once, each on a lock of its own: all 202 (each counts its lock in visibility), all complete', async () => {
+test("a burst of 200 POSTs at once, each on a lock of its own: all 202 (each admitted by its lock's workflow), all complete", async () => {
   const locks = Array.from({ length: 200 }, (_, i) => 9500 + i);
   const answers = await Promise.all(locks.map((lockId) => api.bulkAddKeys(lockId, keysFor(lockId, [1], 'burst'))));
-  // At the server's default of 10 visibility requests per second most of these were 503 (throttled until the deadline).
   expect(answers.filter((a) => a.status !== 202).map((a) => [a.status, a.body])).toEqual([]);
   await eventually(
     async () => {
@@ -287,4 +288,25 @@ test('a burst of 200 POSTs at once, each on a lock of its own: all 202 (each cou
     90_000,
     'the 200 runs of the burst to complete',
   );
+}, 120_000);
+
+test('the bound is exact on this engine too: 50 POSTs at once on an empty lock, exactly 20 × 202 and 30 × 429', async () => {
+  await expectExactBound(stack, 9800);
+}, 120_000);
+
+test('runs on one lock take it in the order of their 202s: 3 locks × 8 one-key runs POSTed one after another', async () => {
+  const lockIds = [9810, 9811, 9812];
+  const accepted = await Promise.all(
+    lockIds.map(async (lockId) => {
+      const keys: string[] = [];
+      for (let n = 0; n < 8; n++) {
+        const key = { keyUuid: `pg-order-${lockId}-${n}`, keyIndexNumber: n, userId: 'u' };
+        await api.startRun(lockId, [key]);
+        keys.push(key.keyUuid);
+      }
+      return keys;
+    }),
+  );
+  const journals = await Promise.all(lockIds.map((lockId) => simulator.waitForCommands([lockId], 8, 90_000)));
+  expect(journals.map((journal) => journal.map((c) => c.keyUuid))).toEqual(accepted);
 }, 120_000);

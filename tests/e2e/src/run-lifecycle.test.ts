@@ -7,9 +7,12 @@ import {
   type SimulatorClient,
 } from '@lockkeys/testing';
 import type { Client } from '@temporalio/client';
+import { runsOfLock } from './lock-admission';
 
 /** Status, cancel, idempotent starts and per-lock ordering, over HTTP with the real stack. */
-const stack = TestStack.forSuite({ name: 'lifecycle' });
+/** A short admission deadline, so the POST with no worker to admit it is refused within the test. */
+const ADMISSION_TIMEOUT_MS = 8_000;
+const stack = TestStack.forSuite({ name: 'lifecycle', env: { ADMISSION_TIMEOUT_MS: String(ADMISSION_TIMEOUT_MS) } });
 let temporal: Client;
 let api: GatewayClient;
 let simulator: SimulatorClient;
@@ -54,7 +57,7 @@ test("another lock's or an unknown run is 404", async () => {
   const { instanceId } = await api.startRun(502, keysFor(502, [1]));
   expect((await api.status(503, instanceId)).status).toBe(404);
   expect((await api.status(502, 'lock-502-00000000-0000-4000-8000-000000000000')).status).toBe(404);
-  expect((await api.status(502, 'lock-mutex-502')).status).toBe(404);
+  expect((await api.status(502, 'lock-502')).status).toBe(404);
   expect((await api.cancel(503, instanceId)).status).toBe(404);
   await completed(502, instanceId);
 });
@@ -106,7 +109,7 @@ test('Idempotency-Key: two identical POSTs at once give one run; another body â†
   expect(later.status).toBe(202);
   expect(expectStatus(later, 202).instanceId).toBe(first.instanceId);
   expect(later.headers['idempotent-replayed']).toBe('true');
-  expect((await temporal.workflow.count('LockId = 505')).count).toBe(1);
+  expect(await runsOfLock(temporal, 505)).toBe(1);
   expect((await simulator.journal(505)).map((c) => c.keyUuid)).toEqual(['k-505-1', 'k-505-2']);
 });
 
@@ -131,14 +134,20 @@ test('three runs posted at once on one lock never come closer than the gap; anot
   expect(other[1]!.at - postedAt).toBeLessThan(3_000);
 });
 
-test('a run posted while no worker runs is queued, keys pending; a new worker completes it', async () => {
+test('a POST while no worker runs is 503 after ADMISSION_TIMEOUT_MS and starts nothing; with a worker back, 202', async () => {
   await stack.services.worker!.stop();
-  const { instanceId } = await api.startRun(508, keysFor(508, [1, 2]));
-  const queued = await api.status(508, instanceId);
-  expect(queued.status).toBe(200);
-  expect(expectStatus(queued, 200).status).toBe('queued');
-  expect(expectStatus(queued, 200).keys.map((k) => k.status)).toEqual(['pending', 'pending']);
+  const sentAt = Date.now();
+  const refused = await api.bulkAddKeys(508, keysFor(508, [1, 2]));
+  const tookMs = Date.now() - sentAt;
+  // Nobody admits it: the gateway gives up at its deadline, and the lock refuses it should it get to it later.
+  expect(refused.status).toBe(503);
+  expect(refused.headers['retry-after']).toBe('5');
+  expect(tookMs).toBeGreaterThanOrEqual(ADMISSION_TIMEOUT_MS - 1_500);
   await stack.start('worker');
+  const { instanceId } = await api.startRun(508, keysFor(508, [1, 2]));
   const done = await completed(508, instanceId);
   expect(done.summary.added).toBe(2);
+  // The refused POST never became a run, even once a worker came: only the second one is there.
+  expect(await runsOfLock(temporal, 508)).toBe(1);
+  expect((await simulator.journal(508)).map((c) => c.status)).toEqual([201, 201]);
 });

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 browserTest(
-  'the run is listed under LockId = 801 and OrgId = "dev"; its page shows the summary, each addKey and the timers between',
+  'the run is listed under LockId = 801 and OrgId = "dev"; its page shows the summary, each addKey, the timers between and the lock freed',
   async () => {
     const body = await stack.gateway.startRun(801, keysFor(801, [1, 2, 3], 'ui'));
     await stack.gateway.waitForRun(801, body.instanceId, {
@@ -48,13 +48,13 @@ browserTest(
     await row.click();
     await page.waitForURL(`**/workflows/${body.instanceId}/**`, { timeout: 30_000 });
     await page.getByText('Add 3 keys to lock 801 for org dev').first().waitFor({ timeout: 30_000 });
-    // The loop as designed, in the timeline: addKey (a local activity), the gap timer, addKey, the timer, and the
-    // last key as a regular activity with its summary; then the lock given back.
+    // The loop as designed, in the timeline: the settings, then addKey (a local activity), the gap timer, addKey, the
+    // timer, addKey; then the signal that frees the lock, and the webhook's announcement.
     const timeline = (text: string) => page.getByText(text, { exact: true });
-    await timeline('addKey • key 3/3 → slot 3').first().waitFor({ timeout: 30_000 });
+    await timeline('1000 ms before the next command to lock 801').first().waitFor({ timeout: 30_000 });
     expect(await timeline('1000 ms before the next command to lock 801').count()).toBeGreaterThanOrEqual(2);
-    expect(await timeline('addKey').count()).toBeGreaterThanOrEqual(2);
-    for (const step of ['acquireLock', 'releaseLock', 'announceRunClosed']) await timeline(step).first().waitFor();
+    expect(await timeline('addKey').count()).toBeGreaterThanOrEqual(3);
+    for (const step of ['readRunSettings', 'runClosed', 'announceRunClosed']) await timeline(step).first().waitFor();
     await page.screenshot({ path: join(ARTIFACTS_DIR, 'web-ui-run.png') });
     await page.close();
   },
