@@ -10,9 +10,12 @@ const UNAVAILABLE_GRPC_CODES = new Set([
   14, // UNAVAILABLE
 ]);
 
-/** gRPC NOT_FOUND for the namespace itself: what the server says when it cannot read the namespace. */
+/**
+ * gRPC NOT_FOUND for the namespace itself: what the server says when it cannot read the namespace. The name may be in
+ * the message or the details (a multi-operation such as update-with-start puts binary details there).
+ */
 const namespaceNotFound = (error: { code?: number; details?: string; message: string }) =>
-  error.code === 5 && /namespace/i.test(error.details ?? error.message);
+  error.code === 5 && /namespace .* not found/i.test(`${error.message} ${error.details ?? ''}`);
 
 /**
  * True when `error` says Temporal cannot be reached (down, overloaded, too slow, or unable to read its own
