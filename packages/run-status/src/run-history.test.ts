@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   BULK_ADD_KEYS_WORKFLOW,
+  keyOutcomes,
   type BulkAddKeysInput,
   type BulkAddKeysProgress,
   type BulkAddKeysState,
@@ -74,15 +75,8 @@ const completed = fixtures.filter((f) => lastEvent(f)?.workflowExecutionComplete
 const continued = fixtures.filter((f) => lastEvent(f)?.workflowExecutionContinuedAsNewEventAttributes);
 const cancelled = fixtures.filter((f) => lastEvent(f)?.workflowExecutionCanceledEventAttributes);
 
-/** What a status body shows of a key. */
-const outcome = ({ keyUuid, keyIndexNumber, userId, status, attempts, error }: KeyProgress) => ({
-  keyUuid,
-  keyIndexNumber,
-  userId,
-  status,
-  attempts,
-  error,
-});
+/** What a status body shows of a key (the API's own projection). */
+const outcome = (key: KeyProgress) => keyOutcomes([key])[0]!;
 const isFinal = (key: KeyProgress) => key.status === 'added' || key.status === 'failed';
 
 /**

@@ -6,20 +6,10 @@ import {
   type RunSettings,
 } from '@lockkeys/contracts';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDevServer, startRun, testKeys as keys, testSettings, testWorkers, until } from './testing/environment';
+import { devServerForSuite, startRun, testKeys as keys, testSettings, testWorkers, until } from './testing/environment';
 import { gapsBetween, LockBackendFailureType, ScriptedLockBackend } from './testing/scripted-lock-backend';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = devServerForSuite();
 
 /** Runs one workflow to its end on fresh workers with `lockBackend`. */
 async function run(
@@ -28,9 +18,9 @@ async function run(
   runSettings: RunSettings,
   duringRun?: (handle: WorkflowHandle) => Promise<void>,
 ): Promise<{ result: BulkAddKeysProgress; history: History }> {
-  const { workers, taskQueue } = await testWorkers(env, lockBackend, runSettings);
+  const { workers, taskQueue } = await testWorkers(suite.env, lockBackend, runSettings);
   return workers.runUntil(async () => {
-    const handle = await startRun(env, taskQueue, input);
+    const handle = await startRun(suite.env, taskQueue, input);
     await duringRun?.(handle);
     const result = await handle.result();
     return { result, history: await handle.fetchHistory() };
@@ -235,9 +225,9 @@ describe.each(['local', 'remote'] as const)('cancel, addKey as a %s activity', (
 
   test('mid-run: the command in flight finishes, every key not yet sent ends cancelled, the run is cancelled', async () => {
     const backend = new ScriptedLockBackend(1_500); // each command takes 1.5 s at the lock
-    const { workers, taskQueue } = await testWorkers(env, backend, settings(500));
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, settings(500));
     await workers.runUntil(async () => {
-      const handle = await startRun(env, taskQueue, { lockId: lock(21), keys: keys(4) });
+      const handle = await startRun(suite.env, taskQueue, { lockId: lock(21), keys: keys(4) });
       // Cancel while the second key's command is at the lock.
       await until(async () => backend.commands.length === 2);
       await handle.cancel();
@@ -259,9 +249,9 @@ describe.each(['local', 'remote'] as const)('cancel, addKey as a %s activity', (
       ...Array(5).fill(LockBackendFailureType.LockOffline),
     );
     const slowRetries = settings(100, { addKey: { ...settings(100).addKey, initialIntervalMs: 30_000 } });
-    const { workers, taskQueue } = await testWorkers(env, backend, slowRetries);
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, slowRetries);
     await workers.runUntil(async () => {
-      const handle = await startRun(env, taskQueue, input);
+      const handle = await startRun(suite.env, taskQueue, input);
       await until(async () => backend.commands.length === 1);
       await new Promise((r) => setTimeout(r, 300)); // the failure is reported; the retry waits 30 s
       await handle.cancel();
@@ -278,11 +268,13 @@ const settings = testSettings;
 describe('one lock at a time', () => {
   test('three runs on one lock never interleave and stay a gap apart; a run on another lock is not held up', async () => {
     const backend = new ScriptedLockBackend();
-    const { workers, taskQueue } = await testWorkers(env, backend, settings(400));
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, settings(400));
     await workers.runUntil(async () => {
-      const runsOnA = [await startRun(env, taskQueue, { lockId: 31, keys: keys(3, 0) })];
+      const runsOnA = [await startRun(suite.env, taskQueue, { lockId: 31, keys: keys(3, 0) })];
       runsOnA.push(
-        ...(await Promise.all([1, 2].map((n) => startRun(env, taskQueue, { lockId: 31, keys: keys(3, 10 * n) })))),
+        ...(await Promise.all(
+          [1, 2].map((n) => startRun(suite.env, taskQueue, { lockId: 31, keys: keys(3, 10 * n) })),
+        )),
       );
       // While the first holds lock 31, the others wait: queued keys stay pending.
       await until(async () => backend.commands.length >= 1);
@@ -291,7 +283,7 @@ describe('one lock at a time', () => {
       expect(waiting).toHaveLength(2);
       expect(waiting.every((p) => p.keys.every((k) => k.status === 'pending'))).toBe(true);
 
-      const other = await startRun(env, taskQueue, { lockId: 32, keys: keys(2) });
+      const other = await startRun(suite.env, taskQueue, { lockId: 32, keys: keys(2) });
       const otherStartedAt = Date.now();
       await Promise.all([...runsOnA, other].map((h) => h.result()));
 
@@ -312,14 +304,14 @@ describe('one lock at a time', () => {
   test('runs that release as soon as they are granted hand the lock on at once (the grant/release race)', async () => {
     // Each queued run is cancelled while it waits, so its release can meet its grant in flight at the mutex.
     const backend = new ScriptedLockBackend(300);
-    const { workers, taskQueue } = await testWorkers(env, backend, settings(200));
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, settings(200));
     await workers.runUntil(async () => {
-      const first = await startRun(env, taskQueue, { lockId: 34, keys: keys(2, 0) });
+      const first = await startRun(suite.env, taskQueue, { lockId: 34, keys: keys(2, 0) });
       await until(async () => backend.commands.length >= 1);
       const middle = await Promise.all(
-        [1, 2, 3].map((n) => startRun(env, taskQueue, { lockId: 34, keys: keys(1, 10 * n) })),
+        [1, 2, 3].map((n) => startRun(suite.env, taskQueue, { lockId: 34, keys: keys(1, 10 * n) })),
       );
-      const last = await startRun(env, taskQueue, { lockId: 34, keys: keys(1, 90) });
+      const last = await startRun(suite.env, taskQueue, { lockId: 34, keys: keys(1, 90) });
       await until(async () => (await last.query(progressQuery)).phase === 'queued');
       await Promise.all(middle.map((h) => h.cancel()));
       const firstDoneAt = await first.result().then(() => Date.now());
@@ -332,12 +324,12 @@ describe('one lock at a time', () => {
 
   test('a run cancelled while waiting for the lock leaves the queue; the next run gets the lock', async () => {
     const backend = new ScriptedLockBackend();
-    const { workers, taskQueue } = await testWorkers(env, backend, settings(300));
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, settings(300));
     await workers.runUntil(async () => {
-      const first = await startRun(env, taskQueue, { lockId: 33, keys: keys(3, 0) });
+      const first = await startRun(suite.env, taskQueue, { lockId: 33, keys: keys(3, 0) });
       await until(async () => backend.commands.length >= 1);
-      const second = await startRun(env, taskQueue, { lockId: 33, keys: keys(2, 10) });
-      const third = await startRun(env, taskQueue, { lockId: 33, keys: keys(2, 20) });
+      const second = await startRun(suite.env, taskQueue, { lockId: 33, keys: keys(2, 10) });
+      const third = await startRun(suite.env, taskQueue, { lockId: 33, keys: keys(2, 20) });
       await until(async () => (await second.query(progressQuery)).phase === 'queued');
       await second.cancel();
       await expect(second.result()).rejects.toThrow();
@@ -350,11 +342,11 @@ describe('one lock at a time', () => {
   test('a holder that was terminated does not block the lock for ever', async () => {
     const backend = new ScriptedLockBackend(2_000);
     const quick = settings(200, { lockHolderCheckIntervalMs: 1_000 });
-    const { workers, taskQueue } = await testWorkers(env, backend, quick);
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, quick);
     await workers.runUntil(async () => {
-      const holder = await startRun(env, taskQueue, { lockId: 35, keys: keys(3, 0) });
+      const holder = await startRun(suite.env, taskQueue, { lockId: 35, keys: keys(3, 0) });
       await until(async () => backend.commands.length >= 1);
-      const next = await startRun(env, taskQueue, { lockId: 35, keys: keys(1, 10) });
+      const next = await startRun(suite.env, taskQueue, { lockId: 35, keys: keys(1, 10) });
       await holder.terminate('operator');
       await next.result();
       if (backend.commands.length !== 2) {
@@ -379,16 +371,16 @@ describe('one lock at a time', () => {
 describe('pause and resume', () => {
   test('pause mid-run: nothing reaches the lock while paused, another run goes ahead, resume completes every key once', async () => {
     const backend = new ScriptedLockBackend();
-    const { workers, taskQueue } = await testWorkers(env, backend, settings(300));
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, settings(300));
     await workers.runUntil(async () => {
-      const paused = await startRun(env, taskQueue, { lockId: 51, keys: keys(4, 0) });
+      const paused = await startRun(suite.env, taskQueue, { lockId: 51, keys: keys(4, 0) });
       await until(async () => backend.commands.length >= 1);
       await paused.signal(pauseSignal);
       await until(async () => (await paused.query(progressQuery)).phase === 'paused');
       const sentBeforePause = backend.commands.length;
       const history = (await paused.fetchHistory()).events?.length;
 
-      const other = await startRun(env, taskQueue, { lockId: 51, keys: keys(2, 10) });
+      const other = await startRun(suite.env, taskQueue, { lockId: 51, keys: keys(2, 10) });
       await other.result(); // the lock went to the other run
       await new Promise((r) => setTimeout(r, 800));
       expect(backend.commands.filter((c) => c.key.keyIndexNumber < 10)).toHaveLength(sentBeforePause);
@@ -410,9 +402,9 @@ describe('pause and resume', () => {
 
   test('cancel works while paused; pausing twice changes nothing', async () => {
     const backend = new ScriptedLockBackend();
-    const { workers, taskQueue } = await testWorkers(env, backend, settings(300));
+    const { workers, taskQueue } = await testWorkers(suite.env, backend, settings(300));
     await workers.runUntil(async () => {
-      const handle = await startRun(env, taskQueue, { lockId: 52, keys: keys(3, 0) });
+      const handle = await startRun(suite.env, taskQueue, { lockId: 52, keys: keys(3, 0) });
       await until(async () => backend.commands.length >= 1);
       await handle.signal(pauseSignal);
       await handle.signal(pauseSignal);
@@ -423,7 +415,7 @@ describe('pause and resume', () => {
       expect(progress.keys.filter((k) => k.status === 'cancelled').length).toBeGreaterThanOrEqual(1);
       expect(progress.summary.pending).toBe(0);
       // The lock is free: the mutex holds nobody.
-      const next = await startRun(env, taskQueue, { lockId: 52, keys: keys(1, 10) });
+      const next = await startRun(suite.env, taskQueue, { lockId: 52, keys: keys(1, 10) });
       await next.result();
     });
   });

@@ -7,26 +7,16 @@ import {
   type BulkAddKeysWorkflow,
 } from '@lockkeys/contracts';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDevServer, testKeys, testSettings, testWorkers, until } from './testing/environment';
+import { devServerForSuite, testKeys, testSettings, testWorkers, until } from './testing/environment';
 import { gapsBetween, ScriptedLockBackend } from './testing/scripted-lock-backend';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-
 /** The lock's workflow on a real dev server: admission, acceptance order, the exact bound, its own continue-as-new. */
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = devServerForSuite();
 
 /** Admits and starts one run the way the gateway does; its handle and the lock's answer. */
 async function admit(taskQueue: string, lockId: number, keys = testKeys(1), maxActiveRuns = 20, deadlineMs = 30_000) {
   const instanceId = `test-${lockId}-${randomUUID()}`;
-  const admitted: AdmittedRun = await admitRun(env.client, taskQueues(taskQueue), {
+  const admitted: AdmittedRun = await admitRun(suite.env.client, taskQueues(taskQueue), {
     instanceId,
     input: { lockId, orgId: 'acme', requestedBy: 'tester', keys },
     requestHash: 'test',
@@ -34,18 +24,18 @@ async function admit(taskQueue: string, lockId: number, keys = testKeys(1), maxA
     acceptedAt: new Date(),
     deadline: Date.now() + deadlineMs,
   });
-  return { ...admitted, handle: env.client.workflow.getHandle<BulkAddKeysWorkflow>(instanceId) };
+  return { ...admitted, handle: suite.env.client.workflow.getHandle<BulkAddKeysWorkflow>(instanceId) };
 }
 
 async function runsOf(workflowId: string): Promise<string[]> {
   const statuses: string[] = [];
-  for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+  for await (const run of suite.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
     statuses.push(run.status.name);
   return statuses;
 }
 
 const exists = (workflowId: string) =>
-  env.client.workflow
+  suite.env.client.workflow
     .getHandle(workflowId)
     .describe()
     .then(
@@ -55,7 +45,7 @@ const exists = (workflowId: string) =>
 
 test('runs admitted at once take the lock in the order the lock accepted them, a gap apart', async () => {
   const backend = new ScriptedLockBackend();
-  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(200));
+  const { workers, taskQueue } = await testWorkers(suite.env, backend, testSettings(200));
   await workers.runUntil(async () => {
     const runs = await Promise.all(Array.from({ length: 8 }, (_, n) => admit(taskQueue, 61, testKeys(1, n * 10))));
     await Promise.all(runs.map((r) => r.handle.result()));
@@ -71,7 +61,7 @@ test('runs admitted at once take the lock in the order the lock accepted them, a
 
 test('the bound is exact: 30 admissions at once on an empty lock of 20 admit exactly 20, and 20 runs exist', async () => {
   const backend = new ScriptedLockBackend();
-  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(200));
+  const { workers, taskQueue } = await testWorkers(suite.env, backend, testSettings(200));
   await workers.runUntil(async () => {
     // Long runs: none can close (and free its slot) while the admissions are decided.
     const settled = await Promise.allSettled(
@@ -84,7 +74,8 @@ test('the bound is exact: 30 admissions at once on an empty lock of 20 admit exa
     expect(refused.every((reason) => reason instanceof LockFullError)).toBe(true);
     await until(
       async () =>
-        (await env.client.workflow.count(`WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND LockId = 62`)).count === 20,
+        (await suite.env.client.workflow.count(`WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND LockId = 62`)).count ===
+        20,
     );
     // A cancelled queued run frees its slot: one more is admitted, and still no more than that.
     const queued = admitted.find((r) => !r.answer.lock.holding)!;
@@ -100,7 +91,7 @@ test('the bound is exact: 30 admissions at once on an empty lock of 20 admit exa
       }
     });
     await expect(admit(taskQueue, 62, testKeys(1, 5_001), 20)).rejects.toBeInstanceOf(LockFullError);
-    const open = await env.client.workflow.count(
+    const open = await suite.env.client.workflow.count(
       `WorkflowType = '${BULK_ADD_KEYS_WORKFLOW}' AND LockId = 62 AND ExecutionStatus = 'Running'`,
     );
     expect(open.count).toBe(20);
@@ -113,12 +104,12 @@ test('the bound is exact: 30 admissions at once on an empty lock of 20 admit exa
 test('a place whose run never started (its gateway died between the steps) is freed after its window', async () => {
   const backend = new ScriptedLockBackend();
   const settings = testSettings(100, { lockStartMarginMs: 1_000, lockHolderCheckIntervalMs: 500, lockIdleMs: 500 });
-  const { workers, taskQueue } = await testWorkers(env, backend, settings);
+  const { workers, taskQueue } = await testWorkers(suite.env, backend, settings);
   await workers.runUntil(async () => {
     // Step 1 only: the lock gives the orphan the lock itself.
     const orphan = `test-64-${randomUUID()}`;
     const now = Date.now();
-    const answer = await admitAtLock(env.client, taskQueues(taskQueue), 64, {
+    const answer = await admitAtLock(suite.env.client, taskQueues(taskQueue), 64, {
       instanceId: orphan,
       maxActiveRuns: 20,
       acceptBy: now + 5_000,
@@ -140,10 +131,10 @@ test('a place whose run never started (its gateway died between the steps) is fr
 
 test('a retried POST of an admitted run whose start never happened gets the same place and starts the run once', async () => {
   const backend = new ScriptedLockBackend();
-  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(100));
+  const { workers, taskQueue } = await testWorkers(suite.env, backend, testSettings(100));
   await workers.runUntil(async () => {
     const instanceId = `test-65-${randomUUID()}`;
-    const first = await admitAtLock(env.client, taskQueues(taskQueue), 65, {
+    const first = await admitAtLock(suite.env.client, taskQueues(taskQueue), 65, {
       instanceId,
       maxActiveRuns: 1,
       acceptBy: Date.now() + 5_000,
@@ -152,7 +143,7 @@ test('a retried POST of an admitted run whose start never happened gets the same
       nonce: 'first-post',
     });
     // The lock is full (bound 1) with the orphan's place, yet its retry is admitted: it is that place.
-    const retried = await admitRun(env.client, taskQueues(taskQueue), {
+    const retried = await admitRun(suite.env.client, taskQueues(taskQueue), {
       instanceId,
       input: { lockId: 65, orgId: 'acme', requestedBy: 'tester', keys: testKeys(2) },
       requestHash: 'same',
@@ -161,7 +152,7 @@ test('a retried POST of an admitted run whose start never happened gets the same
       deadline: Date.now() + 30_000,
     });
     expect(retried).toMatchObject({ replayed: true, answer: { nonce: 'first-post', lock: first.lock } });
-    await env.client.workflow.getHandle(instanceId).result();
+    await suite.env.client.workflow.getHandle(instanceId).result();
     expect(backend.commands).toHaveLength(2);
     expect(await runsOf(instanceId)).toEqual(['COMPLETED']);
   });
@@ -169,10 +160,10 @@ test('a retried POST of an admitted run whose start never happened gets the same
 
 test('an admission the lock gets to only after its deadline is refused, and nothing of it is left', async () => {
   const backend = new ScriptedLockBackend();
-  const { workers, taskQueue } = await testWorkers(env, backend, testSettings(100));
+  const { workers, taskQueue } = await testWorkers(suite.env, backend, testSettings(100));
   const instanceId = `test-66-${randomUUID()}`;
   // No worker polls yet: the lock's workflow starts, its first task waits past acceptBy (deadline − task timeout − 1 s).
-  const late = admitRun(env.client, taskQueues(taskQueue), {
+  const late = admitRun(suite.env.client, taskQueues(taskQueue), {
     instanceId,
     input: { lockId: 66, orgId: 'acme', requestedBy: 'tester', keys: testKeys(1) },
     requestHash: 'late',

@@ -8,21 +8,11 @@ import {
   type RunClosedEvent,
   type RunSettings,
 } from '@lockkeys/contracts';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startDevServer, startRun, testKeys, testSettings, testWorkers, until } from './testing/environment';
+import { devServerForSuite, startRun, testKeys, testSettings, testWorkers, until } from './testing/environment';
 import { ScriptedLockBackend } from './testing/scripted-lock-backend';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
-
 /** One organization's endpoint as a workflow, against a real receiver on 127.0.0.1 and a real dev server. */
-let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await startDevServer();
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
+const suite = devServerForSuite();
 
 const SECRET = `whsec_${Buffer.from('endpoint-test-secret-0123456789ab').toString('base64')}`;
 
@@ -60,12 +50,12 @@ const webhookSettings = (over: Partial<RunSettings['webhook']> = {}): RunSetting
 async function endpointWorkers(url: string, settings: RunSettings) {
   const orgId = `org-${randomUUID()}`;
   const { workers, taskQueue } = await testWorkers(
-    env,
+    suite.env,
     new ScriptedLockBackend(),
     settings,
     new Map([[orgId, { url, secret: SECRET }]]),
   );
-  const endpoint = env.client.workflow.getHandle(webhookEndpointWorkflowId(orgId));
+  const endpoint = suite.env.client.workflow.getHandle(webhookEndpointWorkflowId(orgId));
   const view = () => endpoint.query(webhookEndpointQuery);
   return { workers, taskQueue, orgId, endpoint, view };
 }
@@ -77,7 +67,7 @@ test('events go out in the order their runs closed, each once, with the run’s 
     await workers.runUntil(async () => {
       const runs = [];
       for (let n = 0; n < 4; n++) {
-        const run = await startRun(env, taskQueue, { lockId: 80 + n, keys: testKeys(1, 10 * n), orgId });
+        const run = await startRun(suite.env, taskQueue, { lockId: 80 + n, keys: testKeys(1, 10 * n), orgId });
         await run.result();
         runs.push(run.workflowId);
       }
@@ -104,7 +94,7 @@ test('a receiver that is down: one attempt at a time, backing off to the probe i
       const runs: Awaited<ReturnType<typeof startRun>>[] = [];
       // One after another: they close, and so announce, in this order.
       for (let n = 0; n < 6; n++) {
-        const run = await startRun(env, taskQueue, { lockId: 90 + n, keys: testKeys(1, 10 * n), orgId });
+        const run = await startRun(suite.env, taskQueue, { lockId: 90 + n, keys: testKeys(1, 10 * n), orgId });
         await run.result();
         runs.push(run);
       }
@@ -155,12 +145,12 @@ test('an event older than the retry window is dropped, and counted; a repeated a
   );
   try {
     await workers.runUntil(async () => {
-      const stale = await startRun(env, taskQueue, { lockId: 100, keys: testKeys(1), orgId });
+      const stale = await startRun(suite.env, taskQueue, { lockId: 100, keys: testKeys(1), orgId });
       await stale.result();
       await until(async () => (await view()).expired === 1, 20_000);
       expect(await view()).toMatchObject({ pending: 0, expired: 1 });
       up = true;
-      const fresh = await startRun(env, taskQueue, { lockId: 101, keys: testKeys(1, 20), orgId });
+      const fresh = await startRun(suite.env, taskQueue, { lockId: 101, keys: testKeys(1, 20), orgId });
       await fresh.result();
       await until(async () => (await view()).delivered === 1);
       // The same event again (a run's announcement retried after its delivery): nothing new goes out.

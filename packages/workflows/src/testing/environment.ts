@@ -11,6 +11,7 @@ import {
 import { eventually, keyIndexes, keysFor, startTemporalDevServer } from '@lockkeys/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createLockkeysWorkers, type LockkeysWorkers } from '../worker/hosting';
 
@@ -18,6 +19,27 @@ export { WORKFLOW_BUNDLE_PATH as WORKFLOW_BUNDLE } from '../worker/hosting';
 
 /** The real Temporal dev server, from our own CLI binary (never the SDK's download), set up as everywhere else. */
 export const startDevServer = startTemporalDevServer;
+
+/**
+ * In a Jest file: quiet SDK logs and the suite's own dev server (`args`: extra `temporal server start-dev` arguments),
+ * started before its tests and torn down after them. Read `.env` in tests and hooks.
+ */
+export function devServerForSuite(args: string[] = []): { readonly env: TestWorkflowEnvironment } {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    env = await startDevServer(args);
+  }, 120_000);
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  return {
+    get env() {
+      if (env === undefined) throw new Error('the dev server starts in beforeAll: use it in tests and hooks');
+      return env;
+    },
+  };
+}
 
 export const testSettings = (commandGapMs: number, over: Partial<RunSettings> = {}): RunSettings => ({
   commandGapMs,
