@@ -47,10 +47,10 @@ export const describeTuning = (tuning: StackTuning, engine?: Engine) => ({
   lockIdleMs: tuning.lockIdleMs,
 });
 
-/** The apps' environment in every bench stack. */
 /** Twice the gateway's own bound on a POST (ADMISSION_TIMEOUT_MS, 60 s): it answers, 202 or 503, before this. */
 const BENCH_POST_TIMEOUT_MS = 120_000;
 
+/** The apps' environment in every bench stack. */
 const benchEnv = (tuning: StackTuning): NodeJS.ProcessEnv => ({
   LOG_LEVEL: 'warn',
   KEY_COMMAND_GAP_MS: String(GAP_MS),
