@@ -30,6 +30,8 @@ const STORM_KEY = 'lk_bench_storm_0000000000000000000001';
 const STORM_ORG = 'storm';
 /** Events waiting at the endpoint, as `GET /webhooks` answered (undefined for an error body). */
 const pendingOf = (body: object) => ('webhooks' in body ? (body as WebhookList).webhooks[0]?.pending : undefined);
+/** POSTs that got no 202 (a result keeps only its first 10 messages). */
+const refused = (r: FanoutResult) => r.locks - r.runsStarted;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export async function stormBench(engine: Engine, tuning: StackTuning, options: StormOptions): Promise<BenchOutcome> {
@@ -116,11 +118,11 @@ export async function stormBench(engine: Engine, tuning: StackTuning, options: S
           name: `storm-${engine}`,
           title:
             `A dead webhook endpoint's cost to another organization on the ${engine} engine: fan-out ` +
-            `${options.locks} × ${options.fanout.keysPerLock} for dev, without and with ${options.pending} events pending`,
+            `${options.locks} × ${options.fanout.keysPerLock} for organization ${DEV_ORG_ID}, without and with ${options.pending} events pending`,
           rows: [row('nothing pending', quiet), row(`${options.pending} events pending`, loaded)],
           notes: [
             `with / without: ${slowdown} (target ≤ 1.1); journals: ${quiet.check.clean && loaded.check.clean ? 'ok' : 'VIOLATED'}; ` +
-              `refused POSTs: ${quiet.startErrors.length} + ${loaded.startErrors.length}`,
+              `refused POSTs: ${refused(quiet)} + ${refused(loaded)}`,
             `the backlog took ${(backlogMs / 1000).toFixed(1)} s to build; ${pendingAtEnd} events still pending after the second fan-out`,
           ],
           figures: { engine, options, quiet, loaded, slowdown, pendingAtStart, pendingAtEnd, backlogMs },
