@@ -10,7 +10,7 @@ import { authBench } from './auth';
 import { describeTuning, ENGINES, log, withSession, type Engine, type StackTuning } from './bench-stack';
 import { fanoutBench, type FanoutOptions, type FanoutResult } from './fanout';
 import { overheadBench, type OverheadOptions, type OverheadResult } from './overhead';
-import { describeMachine, machine, printGrid, printTable, writeResult, type Machine } from './report';
+import { describeMachine, machine, printGrid, printTable, writeResult, type Machine, type Row } from './report';
 import { startsBench, type StartsOptions } from './starts';
 import { stormBench } from './storm';
 import { fanoutGrids, overheadGrids, verdictGrid, verdicts, type Verdict } from './tables';
@@ -195,6 +195,10 @@ function printResults(paths: readonly string[]): number {
       engine: Engine;
       machine: Machine;
       results: unknown[];
+      /** The table of a single-table benchmark (storm, webhooks, listing, …), in files since 2026-12-03. */
+      title?: string;
+      rows?: Row[];
+      notes?: string[];
     };
     process.stdout.write(`\n${path}\nmachine: ${describeMachine(file.machine)}\n`);
     if (file.benchmark.startsWith('fanout-')) {
@@ -205,8 +209,11 @@ function printResults(paths: readonly string[]): number {
       const results = file.results as OverheadResult[];
       for (const grid of overheadGrids(file.engine, results)) printGrid(grid);
       printGrid(verdictGrid(`Targets on ${file.engine} (overhead)`, verdicts(file.engine, [], results)));
+    } else if (file.title !== undefined && file.rows !== undefined) {
+      printTable(file.title, file.rows);
+      for (const note of file.notes ?? []) process.stdout.write(`  ${note}\n`);
     } else {
-      process.stdout.write(`  (${file.benchmark}: no tables to print again)\n`);
+      process.stdout.write(`  (${file.benchmark}: recorded without its table; its figures are in the file)\n`);
     }
   }
   return 0;
@@ -331,7 +338,8 @@ async function main(): Promise<number> {
       const outcome = await step.run();
       printTable(`${outcome.title}\nmachine: ${describeMachine(host)}`, outcome.rows);
       for (const note of outcome.notes) process.stdout.write(`  ${note}\n`);
-      record(outcome.name, startedAt, host, { title: outcome.title, figures: outcome.figures });
+      const { title, rows, notes, figures } = outcome;
+      record(outcome.name, startedAt, host, { title, rows, notes, figures });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       failures.push(`${step.name}: ${message}`);
