@@ -20,8 +20,11 @@ import {
   WEBHOOK_DELIVERIES_METRIC,
 } from '@lockkeys/contracts';
 import { LockBackendError, type LockBackend } from './lock-backend';
-import { ClosedRuns } from './closed-runs';
+import { ClosedRuns, readAhead } from './closed-runs';
 import { runClosedEvent, webhookIdOf, WebhookSender } from './webhooks';
+
+/** Webhook bodies read from Temporal ahead of the send under way; the sends stay one at a time, in order. */
+const BODIES_READ_AHEAD = 8;
 
 /** What a run says of itself when it closes, for its webhook. */
 export interface RunClosing {
@@ -163,9 +166,10 @@ export function createActivities({ lockBackend, runSettings, temporal, webhooks 
         WEBHOOK_DELIVERIES_METRIC.unit,
         WEBHOOK_DELIVERIES_METRIC.description,
       );
+      const bodyOf = readAhead(events, (event) => closedRuns.statusOf(event.instanceId), BODIES_READ_AHEAD);
       for (const [delivered, event] of events.entries()) {
         try {
-          const body = await closedRuns.statusOf(event.instanceId);
+          const body = await bodyOf(delivered);
           await sender.send(runClosedEvent(orgId, body, event.type));
         } catch (error) {
           deliveries.add(1, { outcome: 'failed' });

@@ -25,3 +25,23 @@ export class ClosedRuns {
     }
   }
 }
+
+/**
+ * `read` of the items in order, up to `ahead` items past the one asked for already under way: a batch of webhook
+ * events is sent one after another, but its bodies (two Temporal calls each) need not wait for the send before them.
+ * A read started for an item that is never asked for (a send before it failed) is dropped, its failure too.
+ */
+export function readAhead<T, R>(items: readonly T[], read: (item: T) => Promise<R>, ahead: number) {
+  const started: Promise<R>[] = [];
+  return (index: number): Promise<R> => {
+    for (let i = index; i <= index + ahead && i < items.length; i++) {
+      if (started[i] !== undefined) continue;
+      const reading = read(items[i]!);
+      reading.catch(() => undefined);
+      started[i] = reading;
+    }
+    const reading = started[index];
+    if (reading === undefined) throw new RangeError(`no item ${index} of ${items.length}`);
+    return reading;
+  };
+}
