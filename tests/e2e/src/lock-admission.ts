@@ -12,27 +12,36 @@ export async function runsOfLock(client: Client, lockId: number, status?: 'Runni
 
 /**
  * The bound is exact (SPEC): `posts` POSTs at the same moment on an empty lock give exactly {@link BOUND} × 202 and the
- * rest 429 with Retry-After, and exactly {@link BOUND} runs exist. Every run is long (ten keys), so none can close —
- * and free its slot — while the POSTs are decided. Cancels the runs afterwards.
+ * rest 429 with Retry-After, and exactly {@link BOUND} runs exist. The lock is offline meanwhile (every command `503`,
+ * retried), so no run can close — and free its slot — while the POSTs are decided, however long a loaded machine takes
+ * to decide them (ten keys at a lock that answers close in nine seconds). Cancels the runs and brings the lock back.
  */
 export async function expectExactBound(stack: TestStack, lockId: number, posts = 50): Promise<{ tookMs: number }> {
   const client = await stack.temporalClient();
   expect(await runsOfLock(client, lockId)).toBe(0);
-  const sentAt = Date.now();
-  const answers = await Promise.all(
-    Array.from({ length: posts }, (_, n) =>
-      stack.gateway.bulkAddKeys(lockId, keysFor(lockId, keyIndexes(10, n * 10), `bound-${n}`)),
-    ),
-  );
-  const tookMs = Date.now() - sentAt;
-  const statuses = answers.map((a) => a.status).sort();
-  expect(statuses).toEqual([...Array(BOUND).fill(202), ...Array(posts - BOUND).fill(429)]);
-  for (const refused of answers.filter((a) => a.status === 429)) {
-    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-    expect(refused.body).toMatchObject({ error: 'Too Many Requests', code: 429 });
+  const offline = (await stack.simulator.faults()).offlineLocks;
+  await stack.simulator.setFaults({ offlineLocks: [...offline, lockId] });
+  try {
+    const sentAt = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: posts }, (_, n) =>
+        stack.gateway.bulkAddKeys(lockId, keysFor(lockId, keyIndexes(10, n * 10), `bound-${n}`)),
+      ),
+    );
+    const tookMs = Date.now() - sentAt;
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([...Array(BOUND).fill(202), ...Array(posts - BOUND).fill(429)]);
+    for (const refused of answers.filter((a) => a.status === 429)) {
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.body).toMatchObject({ error: 'Too Many Requests', code: 429 });
+    }
+    expect(await runsOfLock(client, lockId)).toBe(BOUND);
+    expect(await runsOfLock(client, lockId, 'Running')).toBe(BOUND);
+    const accepted = answers.filter((a) => a.status === 202).map((a) => expectStatus(a, 202).instanceId);
+    for (const instanceId of accepted) await stack.gateway.cancel(lockId, instanceId);
+    return { tookMs };
+  } finally {
+    const now = (await stack.simulator.faults()).offlineLocks;
+    await stack.simulator.setFaults({ offlineLocks: now.filter((id) => id !== lockId) });
   }
-  expect(await runsOfLock(client, lockId)).toBe(BOUND);
-  const accepted = answers.filter((a) => a.status === 202).map((a) => expectStatus(a, 202).instanceId);
-  for (const instanceId of accepted) await stack.gateway.cancel(lockId, instanceId);
-  return { tookMs };
 }
