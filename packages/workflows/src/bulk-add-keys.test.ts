@@ -339,6 +339,36 @@ describe('one lock at a time', () => {
     });
   });
 
+  test('a run cancelled before its first task still tells its lock: its place is free at once, not at the review', async () => {
+    const backend = new ScriptedLockBackend();
+    const lockId = 36;
+    const slow = settings(300);
+    // Only the locks are served at first: the runs get no task, so the cancel comes before the second one's first.
+    const locksOnly = await testWorkers(suite.env, backend, slow, undefined, { queues: ['locks'] });
+    const { taskQueue } = locksOnly;
+    const twoRuns = 2;
+    const [holder, cancelled] = await locksOnly.workers.runUntil(async () => {
+      const holder = await startRun(suite.env, taskQueue, { lockId, keys: keys(30, 0) }, undefined, twoRuns);
+      const cancelled = await startRun(suite.env, taskQueue, { lockId, keys: keys(1, 50) }, undefined, twoRuns);
+      await cancelled.cancel();
+      return [holder, cancelled];
+    });
+    const { workers } = await testWorkers(suite.env, backend, slow, undefined, { taskQueue });
+    await workers.runUntil(async () => {
+      await expect(cancelled.result()).rejects.toThrow();
+      // The lock's first review is 15 s after its start: a place freed only by it would keep the third out till then.
+      const third = `test-${lockId}-third-${Date.now()}`;
+      await until(async () => {
+        await startRun(suite.env, taskQueue, { lockId, keys: keys(1, 60) }, third, twoRuns);
+        return true;
+      }, 5_000);
+      expect((await holder.describe()).status.name).toBe('RUNNING');
+      await holder.cancel();
+      await suite.env.client.workflow.getHandle(third).cancel();
+    });
+    expect(backend.commands.filter((c) => c.key.keyIndexNumber === 50)).toEqual([]);
+  });
+
   test('a holder that was terminated does not block the lock for ever', async () => {
     const backend = new ScriptedLockBackend(2_000);
     const quick = settings(200, { lockHolderCheckIntervalMs: 1_000 });

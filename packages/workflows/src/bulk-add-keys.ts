@@ -11,6 +11,7 @@ import {
   getExternalWorkflowHandle,
   makeContinueAsNewFunc,
   metricMeter,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -101,11 +102,19 @@ export async function bulkAddKeys(start: BulkAddKeysStart | BulkAddKeysState): P
   }
 }
 
+/** The patch of a run cancelled before its first task (recorded in no other run's history). */
+const CLOSE_WHEN_CANCELLED_AT_START = 'close-when-cancelled-at-start';
+
 /** The first run's state: the request, every key pending, its place at the lock, and the worker's settings. */
 async function initialState(start: BulkAddKeysStart): Promise<BulkAddKeysState> {
   const { memo, startTime } = workflowInfo();
   const createdAt = typeof memo?.[MEMO_CREATED_AT] === 'string' ? memo[MEMO_CREATED_AT] : startTime.toISOString();
-  const settings = await readRunSettings();
+  const settings = await readRunSettings().catch(async (error: unknown) => {
+    // Cancelled before its first task: it still closes as every run does (tells its lock, announces its webhook), with
+    // the settings read anyway. Runs recorded before this ended here untold and held their place until the review.
+    if (!isCancellation(error) || !patched(CLOSE_WHEN_CANCELLED_AT_START)) throw error;
+    return CancellationScope.nonCancellable(() => readRunSettings());
+  });
   return {
     lockId: start.lockId,
     orgId: start.orgId,

@@ -13,7 +13,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { createLockkeysWorkers, type LockkeysWorkers } from '../worker/hosting';
+import { createLockkeysWorkers, type LockkeysWorkers, type LockkeysWorkersOptions } from '../worker/hosting';
 
 export { WORKFLOW_BUNDLE_PATH as WORKFLOW_BUNDLE } from '../worker/hosting';
 
@@ -70,8 +70,10 @@ export async function testWorkers(
   lockBackend: LockBackend,
   settings: RunSettings,
   endpoints: WebhookEndpoints = new Map(),
+  /** Another set of workers on the same queues (`taskQueue`), or only some of them (`queues`). */
+  only: Pick<LockkeysWorkersOptions, 'queues'> & { taskQueue?: string } = {},
 ): Promise<{ workers: LockkeysWorkers; taskQueue: string }> {
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = only.taskQueue ?? `test-${randomUUID()}`;
   const activities = createActivities({
     lockBackend,
     runSettings: settings,
@@ -83,6 +85,7 @@ export async function testWorkers(
     namespace: env.namespace ?? 'default',
     taskQueue,
     activities,
+    queues: only.queues,
   });
   return { workers, taskQueue };
 }
